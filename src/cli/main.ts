@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/** The wshub command. */
+import { serve } from "./serve.js";
+import { UsageError } from "./args.js";
+
+const HELP = `Usage: wshub <command> [options]
+
+Commands:
+  serve      run a WebSocket server (wshub serve --help)
+
+Options:
+  -h, --help  show this help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      return serve(rest);
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`wshub: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`wshub: ${(err as Error)?.stack ?? err}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,126 @@
+/** Client dialing: opens TCP/TLS, performs the opening handshake (RFC 6455 §4.1) and hands over the socket. */
+import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
+import {
+  buildUpgradeRequest,
+  generateKey,
+  parseResponseHead,
+  validateUpgradeResponse,
+  type ValidatedResponse,
+} from "../protocol/handshake.js";
+import { HandshakeError } from "../protocol/errors.js";
+
+export interface DialOptions {
+  /** Milliseconds for TCP connect + TLS + handshake. */
+  handshakeTimeout: number;
+  /** Extra request headers. */
+  headers?: Record<string, string | string[]> | undefined;
+  origin?: string | undefined;
+  /** Sec-WebSocket-Extensions offer. */
+  extensions?: string | undefined;
+  /** Checks the server's extensions answer; throws to fail the connection. */
+  acceptExtensions?: ((value: string) => void) | undefined;
+  /** TLS options for wss: (ca, rejectUnauthorized, servername, cert, key...). */
+  tls?: TlsConnectionOptions | undefined;
+  /** Largest response head accepted, in bytes. */
+  maxResponseHeaderSize: number;
+}
+
+export interface DialResult extends ValidatedResponse {
+  socket: Socket;
+  /** Bytes received after the response head (already WebSocket frames). */
+  head: Buffer;
+}
+
+export interface DialHandle {
+  /** Aborts the attempt; the callback is not called afterwards. */
+  abort(): void;
+}
+
+/** Dials `url` (ws: or wss:) and calls back exactly once, unless aborted. */
+export function dial(
+  url: URL,
+  protocols: readonly string[],
+  options: DialOptions,
+  callback: (err: Error | null, result?: DialResult) => void,
+): DialHandle {
+  const secure = url.protocol === "wss:";
+  const port = url.port !== "" ? Number(url.port) : secure ? 443 : 80;
+  // URL keeps brackets on IPv6 literals; sockets want them off.
+  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  let done = false;
+  let socket: Socket;
+  if (secure) {
+    socket = tlsConnect({
+      host: hostname,
+      port,
+      servername: /^[\d.]+$|:/.test(hostname) ? undefined : hostname,
+      ALPNProtocols: ["http/1.1"],
+      ...options.tls,
+    });
+  } else {
+    socket = netConnect({ host: hostname, port });
+  }
+  const key = generateKey();
+  const timer = setTimeout(() => finish(new HandshakeError(`opening handshake timed out after ${options.handshakeTimeout} ms`, 0, "WS_ERR_HANDSHAKE_TIMEOUT")), options.handshakeTimeout);
+  let received: Buffer = Buffer.alloc(0);
+
+  const onConnect = () => {
+    const request = buildUpgradeRequest({
+      host: url.host,
+      path: (url.pathname || "/") + url.search,
+      key,
+      protocols,
+      extensions: options.extensions,
+      origin: options.origin,
+      headers: options.headers,
+    });
+    socket.write(request);
+  };
+  const onData = (chunk: Buffer) => {
+    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    let head;
+    try {
+      head = parseResponseHead(received, options.maxResponseHeaderSize);
+      if (head === null) return;
+      const validated = validateUpgradeResponse(head, key, protocols, options.acceptExtensions);
+      finish(null, { ...validated, socket, head: received.subarray(head.length) });
+    } catch (err) {
+      finish(err as Error);
+    }
+  };
+  const onError = (err: Error) => finish(err);
+  const onClose = () => finish(new HandshakeError("connection closed before the opening handshake completed", 0, "WS_ERR_HANDSHAKE_CLOSED"));
+
+  function finish(err: Error | null, result?: DialResult): void {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.off(secure ? "secureConnect" : "connect", onConnect);
+    socket.off("data", onData);
+    socket.off("error", onError);
+    socket.off("close", onClose);
+    if (err) {
+      socket.on("error", () => {});
+      socket.destroy();
+      callback(err);
+    } else {
+      callback(null, result);
+    }
+  }
+
+  socket.once(secure ? "secureConnect" : "connect", onConnect);
+  socket.on("data", onData);
+  socket.on("error", onError);
+  socket.on("close", onClose);
+
+  return {
+    abort() {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.on("error", () => {});
+      socket.destroy();
+    },
+  };
+}

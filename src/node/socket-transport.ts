@@ -1,0 +1,200 @@
+/**
+ * The Node I/O driver for one WebSocket connection: binds a net/tls socket to the sans-I/O Connection.
+ * It owns the socket, the write batching (one writev per tick) and the closing timer.
+ */
+import type { Socket } from "node:net";
+import { Connection, type ConnectionHandler, type MessageInflater } from "../protocol/connection.js";
+import { CloseCode, ReadyState } from "../protocol/constants.js";
+import type { ProtocolError } from "../protocol/errors.js";
+
+/** What the transport reports upward (to the WebSocket API object). */
+export interface TransportListener {
+  onMessage(data: Buffer, isBinary: boolean): void;
+  onPing(data: Buffer): void;
+  onPong(data: Buffer): void;
+  /** The peer's close frame arrived (the closing handshake has started or completed). */
+  onCloseFrame(code: number, reason: string): void;
+  /** The connection failed (protocol error, socket error or timeout). Followed by onClosed. */
+  onError(err: Error): void;
+  /** The socket is closed. `code` is the peer's close code, or 1006 when no close frame was received. */
+  onClosed(code: number, reason: string, wasClean: boolean): void;
+  /** The socket's write buffer drained. */
+  onDrain(): void;
+}
+
+export interface TransportOptions {
+  isServer: boolean;
+  maxPayload: number;
+  autoPong: boolean;
+  /** Milliseconds to wait for the peer to finish the closing handshake / close TCP before destroying the socket. */
+  closeTimeout: number;
+  inflater?: MessageInflater | null;
+}
+
+export class SocketTransport implements ConnectionHandler {
+  readonly socket: Socket;
+  readonly conn: Connection;
+  private readonly listener: TransportListener;
+  private readonly closeTimeout: number;
+  private corked = false;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private ended = false;
+  private socketError: Error | null = null;
+
+  constructor(socket: Socket, listener: TransportListener, options: TransportOptions, head?: Buffer) {
+    this.socket = socket;
+    this.listener = listener;
+    this.closeTimeout = options.closeTimeout;
+    this.conn = new Connection(this, {
+      isServer: options.isServer,
+      maxPayload: options.maxPayload,
+      autoPong: options.autoPong,
+      inflater: options.inflater ?? null,
+    });
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.on("data", (chunk: Buffer) => this.conn.receiveData(chunk));
+    socket.on("end", () => this.onSocketEnd());
+    socket.on("close", () => this.onSocketClose());
+    socket.on("error", (err: Error) => this.onSocketError(err));
+    socket.on("drain", () => this.listener.onDrain());
+    if (head !== undefined && head.length > 0) {
+      // Bytes that arrived with the handshake belong to the WebSocket stream; deliver them after the caller
+      // has attached its handlers.
+      process.nextTick(() => {
+        if (!this.closed) this.conn.receiveData(head);
+      });
+    }
+  }
+
+  /** Bytes handed to the socket and not yet written to the kernel. */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  get readyState(): ReadyState {
+    return this.closed ? ReadyState.CLOSED : this.conn.readyState;
+  }
+
+  // ---- ConnectionHandler ----
+
+  onWrite(data: Uint8Array): void {
+    const socket = this.socket;
+    if (socket.destroyed || this.ended) return;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncork, this);
+    }
+    socket.write(data);
+  }
+
+  /** Writes everything batched in this tick now. */
+  flush(): void {
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+  }
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.listener.onMessage(data, isBinary);
+  }
+
+  onPing(data: Buffer): void {
+    this.listener.onPing(data);
+  }
+
+  onPong(data: Buffer): void {
+    this.listener.onPong(data);
+  }
+
+  onCloseFrame(code: number, reason: string): void {
+    this.listener.onCloseFrame(code, reason);
+  }
+
+  onProtocolError(err: ProtocolError): void {
+    this.listener.onError(err);
+  }
+
+  onCloseTransport(): void {
+    if (this.conn.isServer || this.conn.error !== null) {
+      // RFC 6455 §7.1.1: the server closes the TCP connection first; a failed connection is closed at once.
+      this.endSocket();
+    }
+    // A client waits for the server to close TCP, up to the closing timeout.
+    this.armCloseTimer();
+  }
+
+  // ---- Operations ----
+
+  /** Starts the closing handshake; the socket is destroyed if it has not closed within closeTimeout. */
+  close(code?: number, reason?: string | Uint8Array): void {
+    if (this.closed) return;
+    this.conn.close(code, reason);
+    this.armCloseTimer();
+  }
+
+  /** Fails the connection locally with the given error (sends its close code). */
+  fail(err: ProtocolError): void {
+    if (this.closed) return;
+    this.conn.fail(err);
+  }
+
+  /** Destroys the socket at once, without a closing handshake. */
+  terminate(): void {
+    if (this.closed) return;
+    this.socket.destroy();
+  }
+
+  private endSocket(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.flush();
+    this.socket.end();
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== null || this.closed) return;
+    this.closeTimer = setTimeout(() => {
+      this.closeTimer = null;
+      this.socket.destroy();
+    }, this.closeTimeout);
+    this.closeTimer.unref?.();
+  }
+
+  private onSocketEnd(): void {
+    // The peer closed its side of TCP. Whatever the state, this side is done too.
+    this.conn.transportClosed();
+    this.endSocket();
+  }
+
+  private onSocketError(err: Error): void {
+    if (this.socketError === null) this.socketError = err;
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.corked = false;
+    if (this.closeTimer !== null) {
+      clearTimeout(this.closeTimer);
+      this.closeTimer = null;
+    }
+    const conn = this.conn;
+    conn.transportClosed();
+    const wasClean = conn.wasClean;
+    if (!conn.closeReceived && conn.error === null) {
+      // The transport went away before a close frame arrived: an abnormal closure.
+      this.listener.onError(this.socketError ?? new Error("connection closed abnormally (no close frame received)"));
+    }
+    const code = conn.closeReceived ? conn.closeCode : CloseCode.Abnormal;
+    const reason = conn.closeReceived ? conn.closeReason : "";
+    this.listener.onClosed(code, reason, wasClean);
+  }
+}
+
+function uncork(t: SocketTransport): void {
+  t.flush();
+}

@@ -1,0 +1,348 @@
+/**
+ * The per-connection state machine of RFC 6455, sans-I/O.
+ * Drive it one way: `receiveData(chunk)`; it calls the handler for what happened (messages, pings, closes)
+ * and for the bytes to write. It never touches a socket or a clock: it tells the driver when to close the
+ * transport, and the driver owns timers.
+ */
+import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from "./constants.js";
+import { ProtocolError } from "./errors.js";
+import { applyMaskTo } from "./mask.js";
+import { encodeFrame, frameHeaderLength, maskKeyPool, nextMaskKey, writeFrameHeader } from "./frame.js";
+import { FrameParser, type FrameSink } from "./frame-parser.js";
+import { parseClosePayload, serializeClosePayload } from "./close.js";
+import { isValidUtf8, Utf8Validator } from "./utf8.js";
+import { PROTOCOL_DEFAULTS, type ProtocolOptions } from "./options.js";
+
+/** What the connection reports to its driver. Every method is called synchronously from the core. */
+export interface ConnectionHandler {
+  /** Bytes to write to the transport, in order. The core never reuses a buffer it handed out. */
+  onWrite(data: Uint8Array): void;
+  /** A complete message. Text messages are already validated as UTF-8. */
+  onMessage(data: Buffer, isBinary: boolean): void;
+  /** A ping arrived (already answered with a pong when autoPong is on). */
+  onPing(data: Buffer): void;
+  /** A pong arrived (solicited or not). */
+  onPong(data: Buffer): void;
+  /** The peer's close frame arrived; code is 1005 when it carried none. Called once. */
+  onCloseFrame(code: number, reason: string): void;
+  /**
+   * Close the transport now: the closing handshake is complete, or the connection was failed.
+   * RFC 6455 §7.1.1: the server closes TCP first; a client should wait for the server's close (with a timeout).
+   */
+  onCloseTransport(): void;
+  /** The peer broke the protocol; a close frame with `err.closeCode` was sent and onCloseTransport follows. */
+  onProtocolError(err: ProtocolError): void;
+}
+
+/**
+ * Inflates compressed (RSV1) messages for an extension such as permessage-deflate.
+ * `inflate` is called for every frame of a compressed message in order, and must call `done` exactly once,
+ * synchronously or later, with the decompressed bytes of that frame (checked against `maxPayload` by the inflater).
+ */
+export interface MessageInflater {
+  inflate(payload: Buffer, fin: boolean, done: (err: ProtocolError | null, data: Buffer[] | null) => void): void;
+}
+
+export interface ConnectionOptions extends Partial<ProtocolOptions> {
+  /** Is this end the server? Decides masking in both directions. */
+  isServer: boolean;
+  /** Inflater for RSV1 messages; RSV1 is a protocol error when absent. */
+  inflater?: MessageInflater | null;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class Connection implements FrameSink {
+  readonly isServer: boolean;
+  readonly options: ProtocolOptions;
+  private readonly handler: ConnectionHandler;
+  private readonly parser: FrameParser;
+  private inflater: MessageInflater | null;
+
+  /** OPEN until a close frame is sent or received, CLOSED when both are or the connection failed. */
+  readyState: ReadyState = ReadyState.OPEN;
+  /** A close frame was sent / received. */
+  closeSent = false;
+  closeReceived = false;
+  /** Who started the closing handshake: "local", "remote", or null while open. */
+  closeInitiator: "local" | "remote" | null = null;
+  /** Code and reason of the close frame received (1005 and "" if none), or of the failure. */
+  closeCode: number = CloseCode.Abnormal;
+  closeReason = "";
+  /** The error that failed the connection, if any. */
+  error: ProtocolError | null = null;
+
+  // Message being assembled.
+  private fragments: Buffer[] = [];
+  private fragmentsLength = 0;
+  private readonly utf8 = new Utf8Validator();
+  private inflating = false;
+
+  constructor(handler: ConnectionHandler, options: ConnectionOptions) {
+    this.handler = handler;
+    this.isServer = options.isServer;
+    this.options = {
+      maxPayload: options.maxPayload ?? PROTOCOL_DEFAULTS.maxPayload,
+      autoPong: options.autoPong ?? PROTOCOL_DEFAULTS.autoPong,
+    };
+    this.inflater = options.inflater ?? null;
+    this.parser = new FrameParser(this, {
+      isServer: this.isServer,
+      maxPayload: this.options.maxPayload,
+      allowRsv1: this.inflater !== null,
+    });
+  }
+
+  /** Sets the inflater once an extension is negotiated. */
+  setInflater(inflater: MessageInflater | null): void {
+    this.inflater = inflater;
+    this.parser.allowRsv1 = inflater !== null;
+  }
+
+  /** Feeds bytes received from the transport. */
+  receiveData(chunk: Buffer): void {
+    try {
+      this.parser.push(chunk);
+    } catch (err) {
+      this.handleError(err);
+    }
+  }
+
+  /** Bytes received and not yet parsed. */
+  get receiveBuffered(): number {
+    return this.parser.bufferedAmount;
+  }
+
+  /** FrameSink: called by the parser for every complete frame. */
+  onFrame(opcode: number, messageOpcode: number, fin: boolean, rsv1: boolean, payload: Buffer): void {
+    if (this.closeReceived) return; // RFC 6455 §5.5.1: nothing is processed after a close frame.
+    switch (opcode) {
+      case Opcode.Ping:
+        // RFC 6455 §5.5.2/§5.5.3: answer with a pong carrying the same application data, unless already closing.
+        if (this.options.autoPong && !this.closeSent) this.sendFrame(Opcode.Pong, payload, true, false);
+        this.handler.onPing(payload);
+        return;
+      case Opcode.Pong:
+        this.handler.onPong(payload);
+        return;
+      case Opcode.Close:
+        this.receiveClose(payload);
+        return;
+    }
+    if (rsv1) {
+      this.inflateFrame(messageOpcode, fin, payload);
+      return;
+    }
+    this.dataFrame(messageOpcode, fin, payload);
+  }
+
+  private dataFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
+    const isText = messageOpcode === Opcode.Text;
+    if (fin && this.fragments.length === 0) {
+      // Single-frame message (the common case): no copy.
+      if (isText) {
+        // Earlier fragments of this message, if any, were empty: the validator is at a boundary.
+        if (!isValidUtf8(payload)) {
+          throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+        }
+      }
+      this.handler.onMessage(payload, !isText);
+      return;
+    }
+    // RFC 6455 §8.1: fail fast: an invalid sequence in any fragment fails the connection at once.
+    if (isText && !(fin ? this.utf8.end(payload) : this.utf8.push(payload))) {
+      throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+    }
+    if (payload.length > 0) this.fragments.push(payload);
+    this.fragmentsLength += payload.length;
+    if (!fin) return;
+    const data = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.fragmentsLength);
+    this.fragments = [];
+    this.fragmentsLength = 0;
+    this.handler.onMessage(data, !isText);
+  }
+
+  private inflateFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
+    const inflater = this.inflater!;
+    this.parser.pause();
+    this.inflating = true;
+    let sync = true;
+    let syncResume = false;
+    inflater.inflate(payload, fin, (err, data) => {
+      this.inflating = false;
+      if (this.readyState === ReadyState.CLOSED && this.error !== null) return;
+      try {
+        if (err) throw err;
+        const chunks = data!;
+        const isText = messageOpcode === Opcode.Text;
+        for (let i = 0; i < chunks.length; i++) {
+          const c = chunks[i]!;
+          if (isText && !this.utf8.push(c)) {
+            throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+          }
+          if (c.length > 0) this.fragments.push(c);
+          this.fragmentsLength += c.length;
+        }
+        if (fin) {
+          if (isText && !this.utf8.end()) {
+            throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+          }
+          const msg = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.fragmentsLength);
+          this.fragments = [];
+          this.fragmentsLength = 0;
+          this.handler.onMessage(msg, !isText);
+        }
+      } catch (e) {
+        this.handleError(e);
+        return;
+      }
+      if (sync) syncResume = true;
+      else this.resumeParser();
+    });
+    sync = false;
+    if (syncResume) this.resumeParser();
+  }
+
+  private resumeParser(): void {
+    try {
+      this.parser.resume();
+    } catch (err) {
+      this.handleError(err);
+    }
+  }
+
+  private receiveClose(payload: Buffer): void {
+    const { code, reason } = parseClosePayload(payload);
+    this.closeReceived = true;
+    this.closeCode = code;
+    this.closeReason = reason;
+    if (this.closeInitiator === null) this.closeInitiator = "remote";
+    this.parser.stop();
+    if (!this.closeSent) {
+      // RFC 6455 §5.5.1: if an endpoint receives a Close frame and did not previously send one, it MUST send
+      // a Close frame in response, typically echoing the status code it received. The reason is echoed too,
+      // so that both ends report the same code and reason.
+      this.writeClose(code === CloseCode.NoStatus ? undefined : code, payload.subarray(2));
+    }
+    this.readyState = ReadyState.CLOSED;
+    this.handler.onCloseFrame(code, reason);
+    this.handler.onCloseTransport();
+  }
+
+  private handleError(err: unknown): void {
+    if (!(err instanceof ProtocolError)) throw err;
+    this.fail(err);
+  }
+
+  /**
+   * RFC 6455 §7.1.7 "Fail the WebSocket Connection": send a close frame with the error's code (if none was
+   * sent yet), stop processing input and close the transport.
+   */
+  fail(err: ProtocolError): void {
+    if (this.error !== null || (this.readyState === ReadyState.CLOSED && this.closeReceived)) return;
+    this.error = err;
+    this.parser.stop();
+    this.fragments = [];
+    this.fragmentsLength = 0;
+    if (!this.closeSent) this.writeClose(err.closeCode, "");
+    if (this.closeInitiator === null) this.closeInitiator = "local";
+    this.closeCode = err.closeCode;
+    this.closeReason = err.message;
+    this.readyState = ReadyState.CLOSED;
+    this.handler.onProtocolError(err);
+    this.handler.onCloseTransport();
+  }
+
+  /** Starts the closing handshake (RFC 6455 §7.1.2). Does nothing once a close frame was sent. */
+  close(code?: number, reason: string | Uint8Array = ""): void {
+    if (this.closeSent || this.readyState === ReadyState.CLOSED) return;
+    this.closeInitiator = "local";
+    this.writeClose(code, reason);
+    this.readyState = ReadyState.CLOSING;
+  }
+
+  private writeClose(code: number | undefined, reason: string | Uint8Array): void {
+    const payload = serializeClosePayload(code, reason);
+    this.closeSent = true;
+    this.sendFrame(Opcode.Close, payload, true, false);
+  }
+
+  /** True while data frames may still be sent (no close frame sent). */
+  get canSend(): boolean {
+    return !this.closeSent && this.readyState !== ReadyState.CLOSED;
+  }
+
+  /** Sends a whole message as one frame. Returns false (and sends nothing) once a close frame was sent. */
+  send(data: Uint8Array, isBinary: boolean): boolean {
+    if (!this.canSend) return false;
+    this.sendFrame(isBinary ? Opcode.Binary : Opcode.Text, data, true, false);
+    return true;
+  }
+
+  /** Sends a string as one text frame, encoding it straight into the frame buffer. */
+  sendText(text: string): boolean {
+    if (!this.canSend) return false;
+    const len = Buffer.byteLength(text);
+    const masked = !this.isServer;
+    const headerLen = frameHeaderLength(len, masked);
+    const out = Buffer.allocUnsafe(headerLen + len);
+    if (masked) {
+      const keyOffset = nextMaskKey();
+      writeFrameHeader(out, 0, Opcode.Text, len, true, false, maskKeyPool, keyOffset);
+      out.write(text, headerLen, len, "utf8");
+      if (len > 0) {
+        const body = out.subarray(headerLen);
+        applyMaskTo(body, maskKeyPool, keyOffset, body, 0, len);
+      }
+    } else {
+      writeFrameHeader(out, 0, Opcode.Text, len, true, false, null);
+      out.write(text, headerLen, len, "utf8");
+    }
+    this.handler.onWrite(out);
+    return true;
+  }
+
+  /** Sends a ping (payload at most 125 bytes). */
+  ping(data: Uint8Array = EMPTY): boolean {
+    if (data.length > MAX_CONTROL_PAYLOAD) throw new RangeError("ping payload must be 125 bytes or less");
+    if (!this.canSend) return false;
+    this.sendFrame(Opcode.Ping, data, true, false);
+    return true;
+  }
+
+  /** Sends a pong (payload at most 125 bytes); an unsolicited pong serves as a heartbeat (RFC 6455 §5.5.3). */
+  pong(data: Uint8Array = EMPTY): boolean {
+    if (data.length > MAX_CONTROL_PAYLOAD) throw new RangeError("pong payload must be 125 bytes or less");
+    if (!this.canSend) return false;
+    this.sendFrame(Opcode.Pong, data, true, false);
+    return true;
+  }
+
+  /** Encodes and writes one frame, masked when this end is a client. */
+  sendFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv1: boolean): void {
+    const r = encodeFrame(opcode, payload, { fin, rsv1, mask: !this.isServer });
+    if (Array.isArray(r)) {
+      this.handler.onWrite(r[0]);
+      this.handler.onWrite(r[1]);
+    } else {
+      this.handler.onWrite(r);
+    }
+  }
+
+  /** Marks the connection closed because the transport ended (abnormally unless the handshake completed). */
+  transportClosed(): void {
+    this.parser.stop();
+    this.readyState = ReadyState.CLOSED;
+  }
+
+  /** The closing handshake completed: both close frames were exchanged. */
+  get wasClean(): boolean {
+    return this.closeSent && this.closeReceived && this.error === null;
+  }
+
+  /** An inflation is in progress (the parser is paused). */
+  get isInflating(): boolean {
+    return this.inflating;
+  }
+}
+

@@ -1,0 +1,35 @@
+/**
+ * Error types. Blame is in the type:
+ * - ProtocolError: the peer broke the protocol; carries the close code to fail the connection with.
+ * - HandshakeError: an opening handshake failed; carries the HTTP status (server side) or what was wrong (client side).
+ * Caller misuse is reported with DOMException (InvalidStateError, SyntaxError, InvalidAccessError) by the API layer.
+ */
+
+export class ProtocolError extends Error {
+  override readonly name = "ProtocolError";
+  /** The close code the connection is failed with (1002, 1007, 1009, ...). */
+  readonly closeCode: number;
+  /** A stable string code, e.g. `WS_ERR_UNEXPECTED_RSV_2_3`; see docs/api.md. */
+  readonly code: string;
+  constructor(message: string, closeCode: number, code: string) {
+    super(message);
+    this.closeCode = closeCode;
+    this.code = code;
+  }
+}
+
+export class HandshakeError extends Error {
+  override readonly name = "HandshakeError";
+  /** HTTP status that the server answers with (400, 403, 426, ...) or, on the client, the status received (0 if none). */
+  readonly status: number;
+  /** A stable string code, e.g. `WS_ERR_INVALID_KEY`. */
+  readonly code: string;
+  /** Extra response headers the server should send (e.g. Sec-WebSocket-Version on 426). */
+  readonly headers: Record<string, string>;
+  constructor(message: string, status: number, code: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * RFC 6455 §5.2 incremental frame parser: bytes in, complete (unmasked) frames out.
+ * An explicit state machine over a queue of chunks; accepts any chunking and returns when input runs short.
+ * It checks everything that can be checked from frame headers: reserved bits and opcodes, control-frame rules,
+ * masking by role, lengths, fragmentation order and the message size limit.
+ */
+import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
+import { ProtocolError } from "./errors.js";
+import { applyMask } from "./mask.js";
+
+export const enum ParserState {
+  GetInfo = 0,
+  GetLength16 = 1,
+  GetLength64 = 2,
+  GetMask = 3,
+  GetData = 4,
+  Failed = 5,
+}
+
+/** Receives the parser's output. Payloads are unmasked views that the sink may keep. */
+export interface FrameSink {
+  /**
+   * A complete frame. `messageOpcode` is the opcode of the message a continuation belongs to (Text or Binary)
+   * and equals `opcode` otherwise. `rsv1` is the first frame's RSV1 for every frame of a message.
+   */
+  onFrame(opcode: number, messageOpcode: number, fin: boolean, rsv1: boolean, payload: Buffer): void;
+}
+
+export interface FrameParserOptions {
+  /** true: this end is the server, so frames from the peer MUST be masked (RFC 6455 §5.1). */
+  isServer: boolean;
+  /** Largest message accepted, summed over its fragments. */
+  maxPayload: number;
+  /** RSV1 is allowed on the first frame of a data message (an extension such as permessage-deflate uses it). */
+  allowRsv1: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class FrameParser {
+  state: ParserState = ParserState.GetInfo;
+  private readonly sink: FrameSink;
+  private readonly isServer: boolean;
+  maxPayload: number;
+  allowRsv1: boolean;
+
+  private chunks: Buffer[] = [];
+  private offset = 0; // read offset into chunks[0]
+  private buffered = 0; // bytes available across chunks, from offset
+
+  private fin = false;
+  private rsv1 = false;
+  private opcode = 0;
+  private masked = false;
+  private payloadLength = 0;
+  private readonly maskKey = Buffer.alloc(4);
+
+  /** Opcode of the fragmented message in progress (0 if none), its RSV1 and its length so far. */
+  private fragmentOpcode = 0;
+  private fragmentRsv1 = false;
+  private messageLength = 0;
+
+  private paused = false;
+  private running = false;
+
+  constructor(sink: FrameSink, options: FrameParserOptions) {
+    this.sink = sink;
+    this.isServer = options.isServer;
+    this.maxPayload = options.maxPayload;
+    this.allowRsv1 = options.allowRsv1;
+  }
+
+  /** Bytes received but not yet parsed into frames. */
+  get bufferedAmount(): number {
+    return this.buffered;
+  }
+
+  /** A fragmented message is open (its first frame was seen, its last not yet). */
+  get inMessage(): boolean {
+    return this.fragmentOpcode !== 0;
+  }
+
+  /**
+   * Feeds bytes. Frames are delivered to the sink synchronously. Throws ProtocolError when the peer broke
+   * the protocol; the parser is then Failed and ignores further input.
+   */
+  push(chunk: Buffer): void {
+    if (this.state === ParserState.Failed) return;
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (!this.paused && !this.running) this.run();
+  }
+
+  /** Stops delivering frames until resume() (used while an asynchronous step, such as inflation, is under way). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Continues parsing buffered bytes after pause(). May throw ProtocolError like push(). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.running && this.state !== ParserState.Failed) this.run();
+  }
+
+  /** Marks the parser failed: all further input is ignored and buffers are released. */
+  stop(): void {
+    this.state = ParserState.Failed;
+    this.chunks = [];
+    this.buffered = 0;
+    this.offset = 0;
+  }
+
+  private run(): void {
+    this.running = true;
+    try {
+      this.loop();
+    } catch (err) {
+      this.stop();
+      throw err;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private loop(): void {
+    for (;;) {
+      if (this.paused) return;
+      switch (this.state) {
+        case ParserState.GetInfo:
+          if (this.buffered < 2) return;
+          this.getInfo();
+          break;
+        case ParserState.GetLength16:
+          if (this.buffered < 2) return;
+          this.payloadLength = (this.readByte() << 8) | this.readByte();
+          this.afterLength();
+          break;
+        case ParserState.GetLength64: {
+          if (this.buffered < 8) return;
+          const hi = ((this.readByte() << 24) | (this.readByte() << 16) | (this.readByte() << 8) | this.readByte()) >>> 0;
+          const lo = ((this.readByte() << 24) | (this.readByte() << 16) | (this.readByte() << 8) | this.readByte()) >>> 0;
+          // RFC 6455 §5.2: in the 64-bit form, the most significant bit MUST be 0.
+          if (hi & 0x80000000) {
+            throw new ProtocolError("64-bit payload length has its most significant bit set", CloseCode.ProtocolError, "WS_ERR_INVALID_64BIT_LENGTH");
+          }
+          // Past 2^53 lengths cannot be represented exactly; they are far beyond any maxPayload anyway.
+          this.payloadLength = hi >= 0x200000 ? Number.MAX_SAFE_INTEGER : hi * 0x100000000 + lo;
+          this.afterLength();
+          break;
+        }
+        case ParserState.GetMask:
+          if (this.buffered < 4) return;
+          this.maskKey[0] = this.readByte();
+          this.maskKey[1] = this.readByte();
+          this.maskKey[2] = this.readByte();
+          this.maskKey[3] = this.readByte();
+          this.state = ParserState.GetData;
+          break;
+        case ParserState.GetData:
+          if (this.buffered < this.payloadLength) return;
+          this.getData();
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  private readByte(): number {
+    const chunk = this.chunks[0]!;
+    const b = chunk[this.offset++]!;
+    this.buffered--;
+    if (this.offset === chunk.length) {
+      this.chunks.shift();
+      this.offset = 0;
+    }
+    return b;
+  }
+
+  /** Takes `n` bytes off the queue: a view when they sit in one chunk, a copy otherwise. */
+  private take(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    this.buffered -= n;
+    const first = this.chunks[0]!;
+    const avail = first.length - this.offset;
+    if (n <= avail) {
+      const out = first.subarray(this.offset, this.offset + n);
+      if (n === avail) {
+        this.chunks.shift();
+        this.offset = 0;
+      } else {
+        this.offset += n;
+      }
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const start = this.offset;
+      const take = Math.min(c.length - start, n - filled);
+      c.copy(out, filled, start, start + take);
+      filled += take;
+      if (start + take === c.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      } else {
+        this.offset = start + take;
+      }
+    }
+    return out;
+  }
+
+  private getInfo(): void {
+    const b0 = this.readByte();
+    const b1 = this.readByte();
+    const opcode = b0 & 0x0f;
+    this.fin = (b0 & 0x80) !== 0;
+    this.rsv1 = (b0 & 0x40) !== 0;
+    this.opcode = opcode;
+    this.masked = (b1 & 0x80) !== 0;
+    const len7 = b1 & 0x7f;
+
+    // RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension is negotiated that defines meanings for them.
+    if ((b0 & 0x30) !== 0) {
+      throw new ProtocolError("RSV2 and RSV3 must be clear", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_RSV_2_3");
+    }
+    const isControl = (opcode & 0x08) !== 0;
+    if (isControl) {
+      // RFC 6455 §5.2: opcodes 0xB-0xF are reserved for further control frames.
+      if (opcode > Opcode.Pong) {
+        throw new ProtocolError(`reserved opcode 0x${opcode.toString(16)}`, CloseCode.ProtocolError, "WS_ERR_INVALID_OPCODE");
+      }
+      // RFC 6455 §5.5: control frames MUST NOT be fragmented.
+      if (!this.fin) {
+        throw new ProtocolError("control frame with FIN clear: control frames must not be fragmented", CloseCode.ProtocolError, "WS_ERR_EXPECTED_FIN");
+      }
+      // RFC 6455 §5.5: all control frames MUST have a payload length of 125 bytes or less.
+      if (len7 > MAX_CONTROL_PAYLOAD) {
+        throw new ProtocolError("control frame payload longer than 125 bytes", CloseCode.ProtocolError, "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH");
+      }
+      // RFC 7692 §6: permessage-deflate defines RSV1 for data messages only.
+      if (this.rsv1) {
+        throw new ProtocolError("RSV1 must be clear on control frames", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_RSV_1");
+      }
+    } else if (opcode === Opcode.Continuation) {
+      // RFC 6455 §5.4: a continuation frame belongs to a fragmented message that must be in progress.
+      if (this.fragmentOpcode === 0) {
+        throw new ProtocolError("continuation frame with no message in progress", CloseCode.ProtocolError, "WS_ERR_INVALID_CONTINUATION");
+      }
+      // RFC 7692 §6.1: RSV1 is set on the first frame of a message only.
+      if (this.rsv1) {
+        throw new ProtocolError("RSV1 must be clear on continuation frames", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_RSV_1");
+      }
+    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+      // RFC 6455 §5.4: fragments of one message MUST NOT be interleaved with another data message.
+      if (this.fragmentOpcode !== 0) {
+        throw new ProtocolError("new data frame while a fragmented message is in progress", CloseCode.ProtocolError, "WS_ERR_EXPECTED_CONTINUATION");
+      }
+      if (this.rsv1 && !this.allowRsv1) {
+        throw new ProtocolError("RSV1 must be clear: no extension was negotiated", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_RSV_1");
+      }
+    } else {
+      // RFC 6455 §5.2: opcodes 0x3-0x7 are reserved for further non-control frames.
+      throw new ProtocolError(`reserved opcode 0x${opcode.toString(16)}`, CloseCode.ProtocolError, "WS_ERR_INVALID_OPCODE");
+    }
+
+    // RFC 6455 §5.1: a server MUST close the connection upon receiving an unmasked frame;
+    // a client MUST close the connection if it detects a masked frame.
+    if (this.isServer && !this.masked) {
+      throw new ProtocolError("client frame is not masked", CloseCode.ProtocolError, "WS_ERR_EXPECTED_MASK");
+    }
+    if (!this.isServer && this.masked) {
+      throw new ProtocolError("server frame is masked", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_MASK");
+    }
+
+    if (len7 === 126) this.state = ParserState.GetLength16;
+    else if (len7 === 127) this.state = ParserState.GetLength64;
+    else {
+      this.payloadLength = len7;
+      this.afterLength();
+    }
+  }
+
+  private afterLength(): void {
+    const opcode = this.opcode;
+    if ((opcode & 0x08) === 0) {
+      // Data frames count against maxPayload together with earlier fragments of the same message,
+      // checked before any of this frame's payload is buffered.
+      const total = (opcode === Opcode.Continuation ? this.messageLength : 0) + this.payloadLength;
+      if (total > this.maxPayload) {
+        throw new ProtocolError(
+          `message of ${total > Number.MAX_SAFE_INTEGER - 1 ? "2^53 or more" : total} bytes exceeds maxPayload (${this.maxPayload})`,
+          CloseCode.MessageTooBig,
+          "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH",
+        );
+      }
+      this.messageLength = total;
+    }
+    this.state = this.masked ? ParserState.GetMask : ParserState.GetData;
+  }
+
+  private getData(): void {
+    const payload = this.take(this.payloadLength);
+    if (this.masked && payload.length > 0) applyMask(payload, this.maskKey);
+    const opcode = this.opcode;
+    const fin = this.fin;
+    this.state = ParserState.GetInfo;
+    if ((opcode & 0x08) !== 0) {
+      this.sink.onFrame(opcode, opcode, true, false, payload);
+      return;
+    }
+    let messageOpcode: number;
+    let rsv1: boolean;
+    if (opcode === Opcode.Continuation) {
+      messageOpcode = this.fragmentOpcode;
+      rsv1 = this.fragmentRsv1;
+    } else {
+      messageOpcode = opcode;
+      rsv1 = this.rsv1;
+    }
+    if (fin) {
+      this.fragmentOpcode = 0;
+      this.fragmentRsv1 = false;
+      this.messageLength = 0;
+    } else {
+      this.fragmentOpcode = messageOpcode;
+      this.fragmentRsv1 = rsv1;
+    }
+    this.sink.onFrame(opcode, messageOpcode, fin, rsv1, payload);
+  }
+}

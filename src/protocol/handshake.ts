@@ -1,0 +1,300 @@
+/**
+ * RFC 6455 §4: the opening handshake, computed and checked without I/O.
+ * Server: validateUpgradeRequest() → buildUpgradeResponse() / buildErrorResponse().
+ * Client: generateKey() → buildUpgradeRequest() → parseResponseHead() → validateUpgradeResponse().
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { WEBSOCKET_GUID, WEBSOCKET_VERSION } from "./constants.js";
+import { HandshakeError } from "./errors.js";
+
+/** RFC 6455 §4.2.2: Sec-WebSocket-Accept = base64(SHA-1(key + GUID)). */
+export function computeAccept(key: string): string {
+  return createHash("sha1").update(key + WEBSOCKET_GUID).digest("base64");
+}
+
+/** RFC 6455 §4.1: a nonce of 16 random bytes, base64-encoded. */
+export function generateKey(): string {
+  return randomBytes(16).toString("base64");
+}
+
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 7230 §3.2.6 token. */
+export function isToken(s: string): boolean {
+  return TOKEN_RE.test(s);
+}
+
+const KEY_RE = /^[+/0-9A-Za-z]{22}==$/;
+
+/** Headers as Node's IncomingMessage gives them: lower-case names, repeated values joined by ", ". */
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+export interface UpgradeRequestInfo {
+  method: string;
+  /** "1.1", "1.0", "2.0"... */
+  httpVersion: string;
+  headers: HeaderMap;
+}
+
+export interface ValidatedUpgrade {
+  /** The Sec-WebSocket-Key. */
+  key: string;
+  /** Subprotocols offered, in order of preference. */
+  protocols: string[];
+  /** The raw Sec-WebSocket-Extensions header, if any. */
+  extensions: string | undefined;
+  /** The Origin header, if any. */
+  origin: string | undefined;
+}
+
+function header(headers: HeaderMap, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(", ") : v;
+}
+
+/** Splits a comma-separated header list into trimmed, non-empty items. */
+export function splitList(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const out: string[] = [];
+  for (const part of value.split(",")) {
+    const t = part.trim();
+    if (t !== "") out.push(t);
+  }
+  return out;
+}
+
+function bad(message: string, code: string): HandshakeError {
+  return new HandshakeError(message, 400, code);
+}
+
+/** Checks a client's opening handshake (RFC 6455 §4.2.1). Throws HandshakeError with the HTTP status to answer. */
+export function validateUpgradeRequest(req: UpgradeRequestInfo): ValidatedUpgrade {
+  // 1. An HTTP/1.1 or higher GET request.
+  if (req.method !== "GET") throw bad(`method must be GET, got ${req.method}`, "WS_ERR_INVALID_METHOD");
+  const [major, minor] = req.httpVersion.split(".").map((x) => Number(x));
+  if (!(major! > 1 || (major === 1 && minor! >= 1))) {
+    throw bad(`HTTP/1.1 or later is required, got HTTP/${req.httpVersion}`, "WS_ERR_INVALID_HTTP_VERSION");
+  }
+  // 2. A Host header field.
+  if (!header(req.headers, "host")) throw bad("missing Host header", "WS_ERR_MISSING_HOST");
+  // 3. An Upgrade header field containing the keyword "websocket" (ASCII case-insensitive).
+  const upgrade = splitList(header(req.headers, "upgrade"));
+  if (!upgrade.some((t) => t.toLowerCase() === "websocket")) {
+    throw bad("Upgrade header must contain the token 'websocket'", "WS_ERR_INVALID_UPGRADE_HEADER");
+  }
+  // 4. A Connection header field that includes the token "Upgrade" (ASCII case-insensitive).
+  const connection = splitList(header(req.headers, "connection"));
+  if (!connection.some((t) => t.toLowerCase() === "upgrade")) {
+    throw bad("Connection header must contain the token 'Upgrade'", "WS_ERR_INVALID_CONNECTION_HEADER");
+  }
+  // 6. Sec-WebSocket-Version 13; otherwise 426 with the versions supported (§4.4).
+  const version = header(req.headers, "sec-websocket-version");
+  if (version === undefined || version.trim() !== String(WEBSOCKET_VERSION)) {
+    throw new HandshakeError(
+      version === undefined ? "missing Sec-WebSocket-Version header" : `unsupported Sec-WebSocket-Version ${version.trim()}: only 13 is supported`,
+      426,
+      "WS_ERR_UNSUPPORTED_VERSION",
+      { "Sec-WebSocket-Version": String(WEBSOCKET_VERSION) },
+    );
+  }
+  // 5. A Sec-WebSocket-Key header field: base64 of 16 bytes.
+  const key = header(req.headers, "sec-websocket-key")?.trim();
+  if (key === undefined || key === "") throw bad("missing Sec-WebSocket-Key header", "WS_ERR_MISSING_KEY");
+  if (!KEY_RE.test(key)) throw bad("Sec-WebSocket-Key must be base64 of 16 bytes", "WS_ERR_INVALID_KEY");
+  // 8. Sec-WebSocket-Protocol: a list of subprotocol tokens, no duplicates.
+  const protocolHeader = header(req.headers, "sec-websocket-protocol");
+  const protocols: string[] = [];
+  if (protocolHeader !== undefined) {
+    for (const p of protocolHeader.split(",")) {
+      const t = p.trim();
+      if (!isToken(t)) throw bad(`invalid subprotocol '${t}' in Sec-WebSocket-Protocol`, "WS_ERR_INVALID_PROTOCOL");
+      if (protocols.includes(t)) throw bad(`duplicate subprotocol '${t}' in Sec-WebSocket-Protocol`, "WS_ERR_INVALID_PROTOCOL");
+      protocols.push(t);
+    }
+  }
+  return {
+    key,
+    protocols,
+    extensions: header(req.headers, "sec-websocket-extensions"),
+    origin: header(req.headers, "origin"),
+  };
+}
+
+export interface UpgradeResponseOptions {
+  key: string;
+  protocol?: string | undefined;
+  extensions?: string | undefined;
+  /** Extra headers to add (name → value). */
+  headers?: Record<string, string | string[]> | undefined;
+}
+
+function writeHeaders(lines: string[], headers: Record<string, string | string[]> | undefined): void {
+  if (!headers) return;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name]!;
+    if (/[\r\n]/.test(name) || (Array.isArray(value) ? value.some((v) => /[\r\n]/.test(v)) : /[\r\n]/.test(value))) {
+      throw new TypeError(`header ${JSON.stringify(name)} contains CR or LF`);
+    }
+    if (Array.isArray(value)) for (const v of value) lines.push(`${name}: ${v}`);
+    else lines.push(`${name}: ${value}`);
+  }
+}
+
+/** The server's 101 Switching Protocols response (RFC 6455 §4.2.2 step 5). */
+export function buildUpgradeResponse(opts: UpgradeResponseOptions): string {
+  const lines = [
+    "HTTP/1.1 101 Switching Protocols",
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    `Sec-WebSocket-Accept: ${computeAccept(opts.key)}`,
+  ];
+  if (opts.protocol) lines.push(`Sec-WebSocket-Protocol: ${opts.protocol}`);
+  if (opts.extensions) lines.push(`Sec-WebSocket-Extensions: ${opts.extensions}`);
+  writeHeaders(lines, opts.headers);
+  return lines.join("\r\n") + "\r\n\r\n";
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** A plain-text HTTP error response that refuses the upgrade; the body is the one-line reason. */
+export function buildErrorResponse(status: number, reason: string, headers?: Record<string, string | string[]>): string {
+  const body = reason.replace(/[\r\n]+/g, " ") + "\n";
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}`,
+    "Connection: close",
+    "Content-Type: text/plain; charset=utf-8",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
+  writeHeaders(lines, headers);
+  return lines.join("\r\n") + "\r\n\r\n" + body;
+}
+
+export interface UpgradeRequestOptions {
+  /** Host header value (host[:port]). */
+  host: string;
+  /** Request target: path and query. */
+  path: string;
+  key: string;
+  protocols?: readonly string[];
+  /** Sec-WebSocket-Extensions offer, if any. */
+  extensions?: string | undefined;
+  origin?: string | undefined;
+  headers?: Record<string, string | string[]> | undefined;
+}
+
+/** The client's opening handshake (RFC 6455 §4.1). */
+export function buildUpgradeRequest(opts: UpgradeRequestOptions): string {
+  const lines = [
+    `GET ${opts.path} HTTP/1.1`,
+    `Host: ${opts.host}`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    `Sec-WebSocket-Key: ${opts.key}`,
+    `Sec-WebSocket-Version: ${WEBSOCKET_VERSION}`,
+  ];
+  if (opts.protocols && opts.protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${opts.protocols.join(", ")}`);
+  if (opts.extensions) lines.push(`Sec-WebSocket-Extensions: ${opts.extensions}`);
+  if (opts.origin) lines.push(`Origin: ${opts.origin}`);
+  writeHeaders(lines, opts.headers);
+  return lines.join("\r\n") + "\r\n\r\n";
+}
+
+export interface ResponseHead {
+  statusCode: number;
+  statusText: string;
+  /** Lower-case names; repeated headers joined by ", ". */
+  headers: Record<string, string>;
+  /** Bytes of the head, including the blank line; the rest of the buffer belongs to the WebSocket stream. */
+  length: number;
+}
+
+/**
+ * Parses an HTTP/1.1 response head from `buf`. Returns null if the blank line has not arrived yet;
+ * throws HandshakeError if it is malformed or longer than `maxSize` bytes.
+ */
+export function parseResponseHead(buf: Buffer, maxSize = 16 * 1024): ResponseHead | null {
+  const end = buf.indexOf("\r\n\r\n");
+  if (end === -1) {
+    if (buf.length > maxSize) throw new HandshakeError(`response head larger than ${maxSize} bytes`, 0, "WS_ERR_RESPONSE_TOO_LARGE");
+    return null;
+  }
+  if (end + 4 > maxSize) throw new HandshakeError(`response head larger than ${maxSize} bytes`, 0, "WS_ERR_RESPONSE_TOO_LARGE");
+  const text = buf.toString("latin1", 0, end);
+  const lines = text.split("\r\n");
+  const m = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/.exec(lines[0]!);
+  if (!m) throw new HandshakeError(`malformed status line: ${JSON.stringify(lines[0]!.slice(0, 80))}`, 0, "WS_ERR_INVALID_RESPONSE");
+  const headers: Record<string, string> = {};
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    if (colon <= 0 || !isToken(line.slice(0, colon))) {
+      throw new HandshakeError(`malformed header line: ${JSON.stringify(line.slice(0, 80))}`, 0, "WS_ERR_INVALID_RESPONSE");
+    }
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  }
+  return { statusCode: Number(m[3]), statusText: m[4] ?? "", headers, length: end + 4 };
+}
+
+export interface ValidatedResponse {
+  /** The subprotocol the server selected, or "". */
+  protocol: string;
+  /** The Sec-WebSocket-Extensions the server answered with, or "". */
+  extensions: string;
+}
+
+/**
+ * Checks the server's response (RFC 6455 §4.1, "the client MUST validate the server's response").
+ * `acceptExtensions` decides whether an extensions answer is one the client offered; without it any is refused.
+ */
+export function validateUpgradeResponse(
+  head: ResponseHead,
+  key: string,
+  offeredProtocols: readonly string[],
+  acceptExtensions?: (value: string) => void,
+): ValidatedResponse {
+  const fail = (msg: string, code: string) => new HandshakeError(msg, head.statusCode, code);
+  // 1. The status code MUST be 101.
+  if (head.statusCode !== 101) {
+    throw fail(`unexpected server response: ${head.statusCode}${head.statusText ? " " + head.statusText : ""}`, "WS_ERR_UNEXPECTED_RESPONSE");
+  }
+  // 2. Upgrade: websocket (case-insensitive).
+  const upgrade = head.headers["upgrade"];
+  if (upgrade === undefined || upgrade.trim().toLowerCase() !== "websocket") {
+    throw fail(`invalid Upgrade header in response: ${JSON.stringify(upgrade ?? null)}`, "WS_ERR_INVALID_UPGRADE_HEADER");
+  }
+  // 3. Connection: Upgrade (case-insensitive token).
+  if (!splitList(head.headers["connection"]).some((t) => t.toLowerCase() === "upgrade")) {
+    throw fail(`invalid Connection header in response: ${JSON.stringify(head.headers["connection"] ?? null)}`, "WS_ERR_INVALID_CONNECTION_HEADER");
+  }
+  // 4. Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)).
+  const accept = head.headers["sec-websocket-accept"];
+  if (accept === undefined) throw fail("missing Sec-WebSocket-Accept header", "WS_ERR_MISSING_ACCEPT");
+  if (accept.trim() !== computeAccept(key)) throw fail("Sec-WebSocket-Accept does not match the key sent", "WS_ERR_INVALID_ACCEPT");
+  // 5. Extensions not offered by the client MUST fail the connection.
+  const ext = head.headers["sec-websocket-extensions"];
+  if (ext !== undefined && ext.trim() !== "") {
+    if (!acceptExtensions) throw fail(`server answered with extensions that were not offered: ${ext}`, "WS_ERR_INVALID_EXTENSION");
+    acceptExtensions(ext);
+  }
+  // 6. A subprotocol not offered by the client MUST fail the connection.
+  const protocol = head.headers["sec-websocket-protocol"];
+  if (protocol !== undefined) {
+    const p = protocol.trim();
+    if (!offeredProtocols.includes(p)) throw fail(`server selected a subprotocol that was not offered: ${JSON.stringify(p)}`, "WS_ERR_INVALID_PROTOCOL");
+    return { protocol: p, extensions: ext?.trim() ?? "" };
+  }
+  return { protocol: "", extensions: ext?.trim() ?? "" };
+}
