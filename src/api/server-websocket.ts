@@ -1,7 +1,7 @@
 /** A server-side connection: the same WebSocket interface as the client, plus its UUID and the upgrade request. */
 import type { IncomingMessage } from "node:http";
 import { SocketTransport } from "../node/socket-transport.js";
-import { WebSocketBase } from "./websocket-base.js";
+import { WebSocketBase, defineReadyStateConstants } from "./websocket-base.js";
 
 export class ServerWebSocket<T = unknown> extends WebSocketBase {
   /** The connection's UUID (crypto.randomUUID()), unique in the pool. */
@@ -31,3 +31,5 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
     return this.transport;
   }
 }
+
+defineReadyStateConstants(ServerWebSocket);

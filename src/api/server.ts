@@ -11,6 +11,8 @@ import { buildErrorResponse, buildUpgradeResponse, validateUpgradeRequest } from
 import { HandshakeError } from "../protocol/errors.js";
 import { CloseCode } from "../protocol/constants.js";
 import { SocketTransport } from "../node/socket-transport.js";
+import { negotiateServer } from "../protocol/extensions/permessage-deflate.js";
+import { PerMessageDeflate, resolveServerDeflate, type PerMessageDeflateOptions } from "../node/deflate.js";
 import { ServerWebSocket } from "./server-websocket.js";
 
 /** What the authenticate hook decides: accept (optionally with user data) or refuse with a status. */
@@ -60,6 +62,12 @@ export interface WebSocketServerOptions<T = unknown> {
   handleProtocols?: (protocols: string[], req: IncomingMessage) => string | false | undefined;
   /** Decides whether to accept an upgrade; may be async. Default: accept all. */
   authenticate?: (info: UpgradeInfo) => AuthDecision<T> | Promise<AuthDecision<T>>;
+  /**
+   * permessage-deflate (RFC 7692): `true` or options to accept it when a client offers it, `false` to decline.
+   * Default enabled, without context takeover in either direction (no zlib memory kept per connection between
+   * messages). See docs/api.md "permessage-deflate".
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
 export const SERVER_DEFAULTS = Object.freeze({
@@ -92,6 +100,7 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
   #ownsServer = false;
   #closing = false;
   #pending = new Set<Socket>();
+  #deflate: ReturnType<typeof resolveServerDeflate> = null;
   #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => this.#routeUpgrade(req, socket, head);
 
   constructor(options: WebSocketServerOptions<T> = {}, callback?: () => void) {
@@ -104,6 +113,7 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
       autoPong: options.autoPong ?? SERVER_DEFAULTS.autoPong,
       clientTracking: options.clientTracking ?? SERVER_DEFAULTS.clientTracking,
     };
+    this.#deflate = resolveServerDeflate(options.perMessageDeflate, true);
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) throw new TypeError("exactly one of the options port, server and noServer must be given");
     if (options.port !== undefined) {
@@ -217,7 +227,11 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
           protocol = p;
         }
       }
-      const response = buildUpgradeResponse({ key: validated.key, protocol });
+      // RFC 7692 §5.1: accept the first acceptable permessage-deflate offer, if any.
+      const deflate = this.#deflate;
+      const agreement = deflate !== null ? negotiateServer(validated.extensions, deflate.policy) : null;
+      const extensions = agreement !== null ? agreement.response : "";
+      const response = buildUpgradeResponse({ key: validated.key, protocol, extensions });
       socket.write(response);
       const host = req.headers.host ?? "localhost";
       const ws = new ServerWebSocket<T>(randomUUID(), req, `${secure ? "wss" : "ws"}://${host}${req.url ?? "/"}`, data);
@@ -225,10 +239,16 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
       const transport = new SocketTransport(
         socket,
         ws,
-        { isServer: true, maxPayload: this.options.maxPayload, autoPong: this.options.autoPong, closeTimeout: this.options.closeTimeout },
+        {
+          isServer: true,
+          maxPayload: this.options.maxPayload,
+          autoPong: this.options.autoPong,
+          closeTimeout: this.options.closeTimeout,
+          deflate: agreement !== null ? new PerMessageDeflate(agreement.params, true, deflate!.codec, this.options.maxPayload) : null,
+        },
         head,
       );
-      ws.open(transport, protocol, "");
+      ws.open(transport, protocol, extensions);
       if (this.options.clientTracking) {
         this.clients.add(ws);
         ws.addEventListener("close", () => this.clients.delete(ws));

@@ -1,27 +1,48 @@
 /**
- * The WebSocket interface of the WHATWG HTML standard (§9.3), shared by the Node client and by server-side
- * connections. It meets the protocol only through SocketTransport.
+ * The WebSocket interface of the WHATWG HTML standard (§9.3 "Network: WebSockets", now the WHATWG WebSockets
+ * Standard), shared by the Node client and by server-side connections. It meets the protocol only through
+ * SocketTransport. Step numbers in comments refer to the algorithms of that interface.
  */
 import { Blob } from "node:buffer";
-import { ReadyState, MAX_CLOSE_REASON_BYTES } from "../protocol/constants.js";
-import { SocketTransport, type TransportListener } from "../node/socket-transport.js";
-import { CloseEvent, ErrorEvent, PingPongEvent } from "./events.js";
+import { isArrayBuffer, isSharedArrayBuffer } from "node:util/types";
+import { MAX_CLOSE_REASON_BYTES, ReadyState } from "../protocol/constants.js";
+import { MERGE_THRESHOLD } from "../protocol/frame.js";
+import type { SocketTransport, TransportListener } from "../node/socket-transport.js";
+import { CloseEvent, PingPongEvent, createErrorEvent } from "./events.js";
 
+/** The WebIDL BinaryType enum, plus "nodebuffer" (Node extension: binary messages arrive as a Buffer, no copy). */
 export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
+/** What send() takes: WebIDL (BufferSource or Blob or USVString). */
 export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob;
 
-type Handler = ((this: WebSocketBase, ev: any) => any) | null;
+/** An event handler IDL attribute value ([LegacyTreatNonObjectAsNull] EventHandler). */
+export type EventHandlerValue = ((this: WebSocketBase, ev: any) => any) | object | null;
 
+/** One event handler: its value and the listener registered for it (HTML "event handler" struct). */
 interface HandlerSlot {
-  value: Handler;
+  value: EventHandlerValue;
   listener: ((ev: Event) => void) | null;
 }
 
+/** A close() waiting for queued Blob sends, so that the close frame follows them (order is kept). */
+interface PendingClose {
+  code: number | undefined;
+  reason: Buffer | undefined;
+}
+
+const MessageEventCtor: typeof MessageEvent = globalThis.MessageEvent;
+const EMPTY = Buffer.alloc(0);
+
 export class WebSocketBase extends EventTarget implements TransportListener {
-  static readonly CONNECTING = ReadyState.CONNECTING;
-  static readonly OPEN = ReadyState.OPEN;
-  static readonly CLOSING = ReadyState.CLOSING;
-  static readonly CLOSED = ReadyState.CLOSED;
+  // WebIDL constants, on the interface object and on the prototype (defined below the class as read-only).
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
 
   #url = "";
   #origin = "";
@@ -29,24 +50,32 @@ export class WebSocketBase extends EventTarget implements TransportListener {
   #protocol = "";
   #extensions = "";
   #binaryType: BinaryType = "blob";
-  /** Bytes of data passed to send() after the closing handshake started (HTML §9.3.4: they still count). */
+  /** Bytes passed to send() once the closing handshake had started: never sent, yet counted (send() steps). */
   #droppedBytes = 0;
-  /** Blob sends waiting to be read, in order; later sends wait behind them. */
-  #sendQueue: SendData[] | null = null;
+  /** Sends waiting behind a Blob that is being read, in order. Null when nothing waits. */
+  #sendQueue: (Blob | Uint8Array | string)[] | null = null;
   #queuedBytes = 0;
-  #handlers = new Map<string, HandlerSlot>();
+  #pendingClose: PendingClose | null = null;
+  #handlers: Map<string, HandlerSlot> | null = null;
+  #lastError: Error | null = null;
+  /** The connection was failed by this side for a reason the core does not know (a Blob could not be read). */
+  #failed = false;
   /** @internal */ protected transport: SocketTransport | null = null;
 
   // ---- attributes ----
+
+  /** The url getter steps: return this's url, serialized. */
   get url(): string {
     return this.#url;
   }
   get readyState(): ReadyState {
     return this.#readyState;
   }
+  /** The subprotocol selected by the server ("" until open, or when none was selected). */
   get protocol(): string {
     return this.#protocol;
   }
+  /** The extensions selected by the server ("" until open, or when none was). */
   get extensions(): string {
     return this.#extensions;
   }
@@ -54,67 +83,67 @@ export class WebSocketBase extends EventTarget implements TransportListener {
     return this.#binaryType;
   }
   set binaryType(value: BinaryType) {
-    // HTML: setting binaryType to a value that is not a BinaryType enum value is ignored (WebIDL enum).
-    if (value === "blob" || value === "arraybuffer" || value === "nodebuffer") this.#binaryType = value;
+    // WebIDL enumeration attribute: the value is converted to a string, and one that is not a BinaryType value
+    // is ignored (no exception). "nodebuffer" is this library's extension.
+    const v = `${value}`;
+    if (v === "blob" || v === "arraybuffer" || v === "nodebuffer") this.#binaryType = v;
   }
-  /** Bytes accepted by send() and not yet handed to the network. */
+
+  /**
+   * The number of bytes of application data (UTF-8 text and binary payloads) queued by send() and not yet
+   * transmitted to the network, without framing overhead. Data passed to send() after the closing handshake
+   * started is counted too and never leaves the count.
+   */
   get bufferedAmount(): number {
-    return this.#droppedBytes + this.#queuedBytes + (this.transport !== null ? this.transport.bufferedAmount : 0);
+    const t = this.transport;
+    return this.#droppedBytes + this.#queuedBytes + (t !== null ? t.payloadBuffered : 0);
   }
 
-  get CONNECTING(): 0 {
-    return ReadyState.CONNECTING;
-  }
-  get OPEN(): 1 {
-    return ReadyState.OPEN;
-  }
-  get CLOSING(): 2 {
-    return ReadyState.CLOSING;
-  }
-  get CLOSED(): 3 {
-    return ReadyState.CLOSED;
-  }
+  // ---- event handler IDL attributes (HTML §8.1.8.1) ----
 
-  // ---- event handler attributes (HTML §8.1.8.1) ----
-  get onopen(): Handler {
+  get onopen(): EventHandlerValue {
     return this.#getHandler("open");
   }
-  set onopen(v: Handler) {
+  set onopen(v: EventHandlerValue) {
     this.#setHandler("open", v);
   }
-  get onmessage(): Handler {
+  get onmessage(): EventHandlerValue {
     return this.#getHandler("message");
   }
-  set onmessage(v: Handler) {
+  set onmessage(v: EventHandlerValue) {
     this.#setHandler("message", v);
   }
-  get onerror(): Handler {
+  get onerror(): EventHandlerValue {
     return this.#getHandler("error");
   }
-  set onerror(v: Handler) {
+  set onerror(v: EventHandlerValue) {
     this.#setHandler("error", v);
   }
-  get onclose(): Handler {
+  get onclose(): EventHandlerValue {
     return this.#getHandler("close");
   }
-  set onclose(v: Handler) {
+  set onclose(v: EventHandlerValue) {
     this.#setHandler("close", v);
   }
 
-  #getHandler(type: string): Handler {
-    return this.#handlers.get(type)?.value ?? null;
+  #getHandler(type: string): EventHandlerValue {
+    const slot = this.#handlers?.get(type);
+    return slot === undefined ? null : slot.value;
   }
 
-  #setHandler(type: string, value: Handler): void {
-    // Non-callable objects are treated as null (WebIDL EventHandler is a nullable callback).
-    const v = typeof value === "function" ? value : null;
+  #setHandler(type: string, value: EventHandlerValue): void {
+    // [LegacyTreatNonObjectAsNull]: a value that is not an object (a string, a number...) becomes null; any object
+    // is kept (a non-callable one is then simply not called).
+    const v = (typeof value === "object" && value !== null) || typeof value === "function" ? value : null;
+    if (this.#handlers === null) this.#handlers = new Map();
     let slot = this.#handlers.get(type);
     if (slot === undefined) {
       slot = { value: null, listener: null };
       this.#handlers.set(type, slot);
     }
     if (v === null) {
-      // Setting null removes the event listener; a later handler is added at the end of the list.
+      // "Deactivate an event handler": set its value to null and remove its listener from the list; a later
+      // non-null value therefore registers again, at the end of the list.
       if (slot.listener !== null) this.removeEventListener(type, slot.listener);
       slot.listener = null;
       slot.value = null;
@@ -122,15 +151,17 @@ export class WebSocketBase extends EventTarget implements TransportListener {
     }
     slot.value = v;
     if (slot.listener === null) {
-      // The listener is registered once, where the handler was first set; replacing the handler keeps its place.
+      // "Activate an event handler": the listener is added once, when the handler first becomes non-null;
+      // replacing the value later keeps that place relative to addEventListener() listeners.
       const s = slot;
-      slot.listener = (ev: Event) => {
+      const target = this;
+      slot.listener = function eventHandlerListener(ev: Event): void {
         const fn = s.value;
-        if (fn !== null) {
-          const r = fn.call(this, ev);
-          // HTML "the event handler processing algorithm": a false return value cancels the event.
-          if (r === false) ev.preventDefault();
-        }
+        if (typeof fn !== "function") return;
+        // The event handler processing algorithm: call with this = the event's currentTarget; a return value
+        // of false cancels the event.
+        const r = (fn as (this: WebSocketBase, ev: Event) => unknown).call(target, ev);
+        if (r === false) ev.preventDefault();
       };
       this.addEventListener(type, slot.listener);
     }
@@ -143,12 +174,15 @@ export class WebSocketBase extends EventTarget implements TransportListener {
     this.#origin = originOf(url);
   }
 
-  /** @internal Binds an open transport and moves to OPEN (without firing the open event). */
+  /**
+   * @internal "When the WebSocket connection is established": 1. set ready state to OPEN; 2. extensions;
+   * 3. protocol. The caller fires `open` (step 4).
+   */
   protected attach(transport: SocketTransport, protocol: string, extensions: string): void {
     this.transport = transport;
-    this.#protocol = protocol;
-    this.#extensions = extensions;
     this.#readyState = ReadyState.OPEN;
+    this.#extensions = extensions;
+    this.#protocol = protocol;
   }
 
   /** @internal */ protected setReadyState(state: ReadyState): void {
@@ -161,122 +195,188 @@ export class WebSocketBase extends EventTarget implements TransportListener {
 
   // ---- methods ----
 
-  /** HTML §9.3.4 send(data). */
+  /** The send(data) method steps. */
   send(data: SendData): void {
+    // WebIDL: send((BufferSource or Blob or USVString) data) — the argument is required; other values convert to
+    // a string; SharedArrayBuffer (and views on one) are not BufferSource and throw a TypeError.
+    if (arguments.length === 0) throw new TypeError("WebSocket.send: 1 argument required, but only 0 present");
+    let bytes: Uint8Array | null = null;
+    let text: string | null = null;
+    let blob: Blob | null = null;
+    if (typeof data === "string") text = data;
+    else if (ArrayBuffer.isView(data)) {
+      const buffer = data.buffer;
+      if (!(buffer instanceof ArrayBuffer) && isSharedArrayBuffer(buffer)) {
+        throw new TypeError("WebSocket.send: a view on a SharedArrayBuffer is not allowed");
+      }
+      bytes = data instanceof Uint8Array ? data : new Uint8Array(buffer, data.byteOffset, data.byteLength);
+    } else if (isArrayBuffer(data)) bytes = new Uint8Array(data);
+    else if (data instanceof Blob) blob = data;
+    else if (isSharedArrayBuffer(data)) throw new TypeError("WebSocket.send: a SharedArrayBuffer is not allowed");
+    else text = `${data as unknown as string}`;
+
     // 1. If this's ready state is CONNECTING, throw an "InvalidStateError" DOMException.
-    if (this.#readyState === ReadyState.CONNECTING) {
-      throw new DOMException("WebSocket is still CONNECTING", "InvalidStateError");
+    const state = this.#readyState;
+    if (state === ReadyState.CONNECTING) {
+      throw new DOMException("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", "InvalidStateError");
     }
-    const size = byteSize(data);
-    // 2. If the closing handshake has started (CLOSING or CLOSED), data is not sent, but bufferedAmount
-    //    increases by its size.
+    // 2. Every call that does not throw increases the buffered amount by the data's size in bytes: UTF-8 bytes
+    //    of a string, the Blob's size, the ArrayBuffer's or ArrayBufferView's byte length. The data is sent
+    //    only if the connection is established and the closing handshake has not started.
+    const size = text !== null ? Buffer.byteLength(text) : bytes !== null ? bytes.byteLength : blob!.size;
     const transport = this.transport;
-    if (this.#readyState !== ReadyState.OPEN || transport === null || !transport.conn.canSend) {
+    if (state !== ReadyState.OPEN || transport === null || !transport.conn.canSend) {
       this.#droppedBytes += size;
       return;
     }
-    if (this.#sendQueue !== null) {
-      // A Blob ahead of this message is still being read: keep the order.
-      this.#sendQueue.push(data);
+    const queue = this.#sendQueue;
+    if (queue !== null || blob !== null) {
+      // A Blob is read asynchronously; this message and every later one wait behind it, in order. The bytes are
+      // copied now: send() takes the data as it is at the time of the call.
+      const item = blob ?? text ?? Buffer.from(bytes!);
       this.#queuedBytes += size;
+      if (queue !== null) queue.push(item);
+      else {
+        this.#sendQueue = [item];
+        void this.#drainSendQueue();
+      }
       return;
     }
-    if (data instanceof Blob) {
-      this.#sendQueue = [data];
-      this.#queuedBytes += size;
-      this.#drainSendQueue();
-      return;
+    if (text !== null) {
+      transport.sendMessage(text, false);
+    } else {
+      // send() takes the bytes as they are at the time of the call. They are read later when the message waits
+      // for zlib (permessage-deflate) or, on the server (no masking), when a large payload is written from the
+      // caller's memory: then a copy is made. A Buffer is never copied (Node extension: do not modify it after
+      // send()). Otherwise the frame encoder copies (or masks) the bytes right away.
+      let payload = bytes!;
+      if (!Buffer.isBuffer(payload)) {
+        const d = transport.deflate;
+        const len = payload.byteLength;
+        const later = d !== null ? !d.idle || d.codec.shouldCompress(len) : transport.conn.isServer && len >= MERGE_THRESHOLD;
+        if (later) payload = Buffer.from(payload);
+      }
+      transport.sendMessage(payload, true);
     }
-    this.#sendNow(transport, data);
-  }
-
-  #sendNow(transport: SocketTransport, data: Exclude<SendData, Blob>): void {
-    if (typeof data === "string") transport.conn.sendText(data);
-    else transport.conn.send(toBytes(data), true);
+    transport.notePayload(size);
   }
 
   async #drainSendQueue(): Promise<void> {
     const queue = this.#sendQueue!;
     while (queue.length > 0) {
       const item = queue[0]!;
-      let bytes: Exclude<SendData, Blob>;
+      let payload: Uint8Array | string;
       if (item instanceof Blob) {
         try {
-          bytes = new Uint8Array(await item.arrayBuffer());
+          payload = new Uint8Array(await item.arrayBuffer());
         } catch (err) {
+          // The Blob could not be read: the data cannot be sent, so the connection is failed (closed abnormally).
+          this.#lastError = err as Error;
+          this.#failed = true;
           this.#sendQueue = null;
           this.#queuedBytes = 0;
+          this.#pendingClose = null;
           this.transport?.terminate();
           return;
         }
       } else {
-        bytes = item;
+        payload = item;
       }
       queue.shift();
-      this.#queuedBytes -= byteSize(item);
+      const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength;
+      this.#queuedBytes -= size;
       const transport = this.transport;
       if (transport === null || !transport.conn.canSend) {
-        this.#droppedBytes += byteSize(item);
+        // The connection closed while the Blob was read: the data is not sent, and stays counted.
+        this.#droppedBytes += size;
         continue;
       }
-      this.#sendNow(transport, bytes);
+      transport.sendMessage(payload, typeof payload !== "string");
+      transport.notePayload(size);
     }
     this.#sendQueue = null;
+    const pending = this.#pendingClose;
+    if (pending !== null) {
+      this.#pendingClose = null;
+      this.transport?.close(pending.code, pending.reason ?? EMPTY);
+    }
   }
 
-  /** HTML §9.3.4 close(code, reason). */
+  /** The close(code, reason) method steps. */
   close(code?: number, reason?: string): void {
-    // 1. If code is present, but is neither 1000 nor in the range 3000 to 4999, throw "InvalidAccessError".
-    if (code !== undefined) {
-      code = Number(code) & 0xffff;
-      if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
-        throw new DOMException(`close code must be 1000 or in 3000-4999, got ${code}`, "InvalidAccessError");
-      }
+    // WebIDL: optional [Clamp] unsigned short code, optional USVString reason.
+    let c: number | undefined;
+    if (code !== undefined) c = clampUint16(code);
+    // 1. If code is present, but is neither an integer equal to 1000 nor an integer in the range 3000 to 4999,
+    //    inclusive, throw an "InvalidAccessError" DOMException.
+    if (c !== undefined && c !== 1000 && !(c >= 3000 && c <= 4999)) {
+      throw new DOMException(
+        `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${c} is neither.`,
+        "InvalidAccessError",
+      );
     }
-    // 2. If reason is present: its UTF-8 encoding longer than 123 bytes throws "SyntaxError".
+    // 2. If reason is present: let reasonBytes be the result of UTF-8 encoding reason; if reasonBytes is longer
+    //    than 123 bytes, throw a "SyntaxError" DOMException.
     let reasonBytes: Buffer | undefined;
     if (reason !== undefined) {
-      reasonBytes = Buffer.from(String(reason), "utf8");
+      reasonBytes = Buffer.from(`${reason}`, "utf8");
       if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
-        throw new DOMException(`close reason must be ${MAX_CLOSE_REASON_BYTES} bytes or less`, "SyntaxError");
+        throw new DOMException(
+          `Failed to execute 'close' on 'WebSocket': The close reason must not be greater than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes.`,
+          "SyntaxError",
+        );
       }
     }
-    this.closeInternal(code, reasonBytes);
+    this.closeInternal(c, reasonBytes);
   }
 
-  /** @internal Shared by close() and server shutdown (which may use 1001 etc.). */
+  /** @internal Step 3 of close(), also used by server shutdown (which may use 1001 and other codes). */
   closeInternal(code: number | undefined, reason: Buffer | undefined): void {
     const state = this.#readyState;
-    // 3. If this's ready state is CLOSING or CLOSED, do nothing.
+    // 3. Run the first matching steps:
+    //    - If this's ready state is CLOSING or CLOSED: do nothing.
     if (state === ReadyState.CLOSING || state === ReadyState.CLOSED) return;
-    // 4. If the connection is not yet established, fail the WebSocket connection and set state to CLOSING.
+    //    - If the WebSocket connection is not yet established: fail the WebSocket connection and set this's
+    //      ready state to CLOSING.
     if (state === ReadyState.CONNECTING) {
       this.#readyState = ReadyState.CLOSING;
       this.abortConnecting();
       return;
     }
-    // 5-6. Start the WebSocket closing handshake; with no code and a reason, the code is 1000.
+    //    - If the closing handshake has not yet been started: start it and set ready state to CLOSING. With neither
+    //      code nor reason the close frame has no body; a reason follows the code (1000 when only a reason is
+    //      given, as a close frame body always starts with a code — RFC 6455 §5.5.1).
     if (code === undefined && reason !== undefined && reason.length > 0) code = 1000;
     this.#readyState = ReadyState.CLOSING;
-    this.transport!.close(code, reason ?? "");
+    if (this.#sendQueue !== null) {
+      // Messages accepted by send() before close() are sent first: the close frame waits for queued Blobs.
+      this.#pendingClose = { code, reason };
+      return;
+    }
+    //    - Otherwise (the closing handshake has started): set ready state to CLOSING (done above).
+    this.transport?.close(code, reason ?? EMPTY);
   }
 
-  /** @internal Client: abort the pending connection. */
+  /** @internal Client: abort the pending connection (fail the WebSocket connection while CONNECTING). */
   protected abortConnecting(): void {}
 
-  /** Node extra: sends a ping (payload at most 125 bytes). */
-  ping(data: string | ArrayBufferView | ArrayBufferLike = Buffer.alloc(0)): void {
-    if (this.#readyState === ReadyState.CONNECTING) throw new DOMException("WebSocket is still CONNECTING", "InvalidStateError");
-    this.transport?.conn.ping(typeof data === "string" ? Buffer.from(data) : toBytes(data));
+  /** Node extra: sends a ping (payload at most 125 bytes); answered by a `pong` event. */
+  ping(data: string | ArrayBufferView | ArrayBufferLike = EMPTY): void {
+    if (this.#readyState === ReadyState.CONNECTING) {
+      throw new DOMException("Failed to execute 'ping' on 'WebSocket': Still in CONNECTING state.", "InvalidStateError");
+    }
+    this.transport?.conn.ping(controlBytes(data));
   }
 
-  /** Node extra: sends an unsolicited pong (a one-way heartbeat). */
-  pong(data: string | ArrayBufferView | ArrayBufferLike = Buffer.alloc(0)): void {
-    if (this.#readyState === ReadyState.CONNECTING) throw new DOMException("WebSocket is still CONNECTING", "InvalidStateError");
-    this.transport?.conn.pong(typeof data === "string" ? Buffer.from(data) : toBytes(data));
+  /** Node extra: sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3). */
+  pong(data: string | ArrayBufferView | ArrayBufferLike = EMPTY): void {
+    if (this.#readyState === ReadyState.CONNECTING) {
+      throw new DOMException("Failed to execute 'pong' on 'WebSocket': Still in CONNECTING state.", "InvalidStateError");
+    }
+    this.transport?.conn.pong(controlBytes(data));
   }
 
-  /** Node extra: destroys the connection at once, without a closing handshake (close code 1006). */
+  /** Node extra: destroys the connection at once, without a closing handshake (close 1006, wasClean false). */
   terminate(): void {
     if (this.transport !== null) this.transport.terminate();
     else if (this.#readyState === ReadyState.CONNECTING) {
@@ -287,15 +387,21 @@ export class WebSocketBase extends EventTarget implements TransportListener {
 
   // ---- TransportListener ----
 
+  /** "When a WebSocket message has been received with type type and data data". */
   onMessage(data: Buffer, isBinary: boolean): void {
-    // HTML §9.3.5: if ready state is not OPEN, then return.
+    // 1. If ready state is not OPEN, then return.
     if (this.#readyState !== ReadyState.OPEN) return;
+    // 2-3. dataForEvent: a string for text; for binary, a Blob or an ArrayBuffer by binaryType.
     let value: unknown;
     if (!isBinary) value = data.toString("utf8");
-    else if (this.#binaryType === "nodebuffer") value = data;
-    else if (this.#binaryType === "arraybuffer") value = toArrayBuffer(data);
-    else value = new Blob([data]);
-    this.dispatchEvent(new MessageEvent("message", { data: value, origin: this.#origin }));
+    else {
+      const bt = this.#binaryType;
+      if (bt === "nodebuffer") value = data;
+      else if (bt === "arraybuffer") value = toArrayBuffer(data);
+      else value = new Blob([data]);
+    }
+    // 4. Fire an event named message, using MessageEvent, with origin the serialization of url's origin.
+    this.dispatchEvent(new MessageEventCtor("message", { data: value, origin: this.#origin }));
   }
 
   onPing(data: Buffer): void {
@@ -306,47 +412,86 @@ export class WebSocketBase extends EventTarget implements TransportListener {
     this.dispatchEvent(new PingPongEvent("pong", data));
   }
 
+  /** "When the WebSocket closing handshake is started": set ready state to CLOSING. */
   onCloseFrame(_code: number, _reason: string): void {
-    // HTML §9.3.5: when the closing handshake is started, set ready state to CLOSING.
     if (this.#readyState === ReadyState.OPEN) this.#readyState = ReadyState.CLOSING;
   }
 
+  /** The connection was failed (a close frame with the error's code was sent, so the handshake started). */
   onError(err: Error): void {
-    this.#lastError = err;
+    if (this.#lastError === null) this.#lastError = err;
+    if (this.#readyState === ReadyState.OPEN) this.#readyState = ReadyState.CLOSING;
   }
 
-  #lastError: Error | null = null;
-
+  /** "When the WebSocket connection is closed, possibly cleanly". */
   onClosed(code: number, reason: string, wasClean: boolean): void {
+    // 1. Change the ready state to CLOSED.
     this.#readyState = ReadyState.CLOSED;
-    // HTML §9.3.5: when the connection was failed or closed uncleanly, fire error first.
-    if (!wasClean) this.dispatchEvent(new ErrorEvent(this.#lastError ?? new Error("WebSocket connection closed abnormally")));
+    // 2. If the user agent was required to fail the WebSocket connection, fire an event named error. It is
+    //    required to on a protocol violation by the peer (RFC 6455 §7.1.7; the core then records the error) or
+    //    when a Blob to send cannot be read. A connection merely lost (TCP closed or reset without a close frame)
+    //    is closed abnormally (1006, wasClean false) but not failed: no error event, as in Chromium.
+    const t = this.transport;
+    if (this.#failed || (t !== null && t.conn.error !== null)) {
+      this.dispatchEvent(createErrorEvent(this.#lastError ?? new Error("WebSocket connection failed")));
+    }
+    // 3. Fire an event named close, using CloseEvent, with wasClean, code and reason.
     this.dispatchEvent(new CloseEvent("close", { wasClean, code, reason }));
   }
 
   onDrain(): void {}
 
-  /** @internal Fire `open` (after attach). */
+  /** @internal "When the WebSocket connection is established", step 4: fire an event named open. */
   protected fireOpen(): void {
     this.dispatchEvent(new Event("open"));
   }
 
-  /** @internal Handshake failure while CONNECTING: error, then close 1006. */
+  /**
+   * @internal The connection could not be established (refused, handshake failure, close() while connecting):
+   * ready state CLOSED, then error, then close with code 1006 and wasClean false.
+   */
   protected failConnecting(err: Error): void {
     this.#readyState = ReadyState.CLOSED;
-    this.#lastError = err;
-    this.dispatchEvent(new ErrorEvent(err));
+    if (this.#lastError === null) this.#lastError = err;
+    this.dispatchEvent(createErrorEvent(err));
     this.dispatchEvent(new CloseEvent("close", { wasClean: false, code: 1006, reason: "" }));
   }
 }
 
-function byteSize(data: SendData): number {
-  if (typeof data === "string") return Buffer.byteLength(data);
-  if (data instanceof Blob) return data.size;
-  return (data as ArrayBufferView | ArrayBuffer).byteLength;
+/**
+ * @internal WebIDL constants: { [[Writable]]: false, [[Enumerable]]: true, [[Configurable]]: false }, own
+ * properties of the interface object and of the interface prototype object. Each concrete class calls this.
+ */
+export function defineReadyStateConstants(ctor: Function): void {
+  for (const target of [ctor, ctor.prototype]) {
+    Object.defineProperties(target, {
+      CONNECTING: { value: ReadyState.CONNECTING, writable: false, enumerable: true, configurable: false },
+      OPEN: { value: ReadyState.OPEN, writable: false, enumerable: true, configurable: false },
+      CLOSING: { value: ReadyState.CLOSING, writable: false, enumerable: true, configurable: false },
+      CLOSED: { value: ReadyState.CLOSED, writable: false, enumerable: true, configurable: false },
+    });
+  }
+}
+defineReadyStateConstants(WebSocketBase);
+
+// WebIDL operation lengths (required arguments only) and the class string: "[object WebSocket]".
+Object.defineProperty(WebSocketBase.prototype.close, "length", { value: 0 });
+Object.defineProperty(WebSocketBase.prototype, Symbol.toStringTag, { value: "WebSocket", configurable: true });
+
+/** WebIDL [Clamp] unsigned short: NaN → 0, clamp to [0, 65535], round half to even. */
+function clampUint16(value: unknown): number {
+  let x = Number(value);
+  if (Number.isNaN(x)) return 0;
+  x = Math.min(Math.max(x, 0), 65535);
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
 }
 
-function toBytes(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
+function controlBytes(data: string | ArrayBufferView | ArrayBufferLike): Uint8Array {
+  if (typeof data === "string") return Buffer.from(data);
   if (ArrayBuffer.isView(data)) {
     return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
@@ -354,6 +499,7 @@ function toBytes(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
 }
 
 function toArrayBuffer(buf: Buffer): ArrayBuffer {
+  // A Buffer that spans a whole ArrayBuffer owns it (no other message shares it): hand it over without a copy.
   if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer as ArrayBuffer;
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }

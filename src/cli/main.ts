@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /** The wshub command. */
 import { serve } from "./serve.js";
+import { connect } from "./connect.js";
 import { UsageError } from "./args.js";
 
 const HELP = `Usage: wshub <command> [options]
 
 Commands:
-  serve      run a WebSocket server (wshub serve --help)
+  serve      run a WebSocket server: chat, echo or broadcast (wshub serve --help)
+  connect    connect to a WebSocket server, interactive or piped (wshub connect --help)
 
 Options:
   -h, --help  show this help
@@ -17,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return serve(rest);
+    case "connect":
+      return connect(rest);
     case undefined:
     case "-h":
     case "--help":
@@ -24,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+      throw new UsageError(`unknown command ${JSON.stringify(command)} (expected serve or connect; see wshub --help)`);
   }
 }
 

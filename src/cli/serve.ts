@@ -1,61 +1,183 @@
-/** `wshub serve`: run a WebSocket server (echo now; chat and broadcast modes build on the hub). */
+/** `wshub serve`: run a WebSocket server in one of three modes: chat (the chat app), echo, broadcast. */
+import { readFileSync } from "node:fs";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "../api/server.js";
+import { Hub } from "../hub/index.js";
+import { startChatApp, listen, type ChatApp } from "../chat/chat-app.js";
 import { parseArgs, parsePort, parsePositiveInt, UsageError } from "./args.js";
 
 export const SERVE_HELP = `Usage: wshub serve [options]
 
-Runs a WebSocket server until SIGINT or SIGTERM.
+Runs a WebSocket server until SIGINT or SIGTERM (then every client gets 1001 Going Away and the exit code is 0).
 
 Options:
   --mode MODE           echo (default): every message is sent back to its sender, at any path
+                        broadcast: every message is sent to all connected clients, the sender included
+                        chat: the chat application: the page at /, the chat protocol at /chat, /healthz
   --host HOST           interface to listen on (default 127.0.0.1; env WSHUB_HOST)
   --port PORT           port to listen on, 0 for any free port (default 8080; env WSHUB_PORT)
-  --max-payload BYTES   largest message accepted (default 16777216)
+  --path PATH           only accept WebSocket upgrades at PATH (default: any path; /chat in chat mode)
+  --tls-cert FILE       PEM certificate: serve wss:// (and https:// in chat mode); needs --tls-key
+  --tls-key FILE        PEM private key for --tls-cert
+  --max-payload BYTES   largest message accepted (default 16777216; 65536 in chat mode)
+  --deflate             accept permessage-deflate compression (RFC 7692) when clients offer it (the default)
+  --no-deflate          never compress
   -h, --help            show this help
+
+Examples:
+  wshub serve --mode chat --port 8080       then open http://127.0.0.1:8080/
+  wshub serve --mode echo --port 9000       then: wshub connect ws://127.0.0.1:9000/
 `;
 
 const SPEC = {
   mode: { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
+  path: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
   "max-payload": { type: "string" },
+  deflate: { type: "boolean" },
+  "no-deflate": { type: "boolean" },
   help: { type: "boolean" },
 } as const;
 
-export async function serve(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+const MODES = ["echo", "broadcast", "chat"] as const;
+type Mode = (typeof MODES)[number];
+
+interface ServeConfig {
+  mode: Mode;
+  host: string;
+  port: number;
+  path: string | undefined;
+  tls: { cert: Buffer; key: Buffer } | undefined;
+  maxPayload: number | undefined;
+  /** permessage-deflate on (the default) or off. */
+  deflate: boolean;
+}
+
+/** Reads and checks the flags (and WSHUB_HOST / WSHUB_PORT); every problem is a UsageError. */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig | "help" {
   const { flags, positionals } = parseArgs(argv, SPEC);
-  if (flags["help"]) {
+  if (flags["help"]) return "help";
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const mode = (flags["mode"] as string | undefined) ?? "echo";
+  if (!(MODES as readonly string[]).includes(mode)) throw new UsageError(`unknown --mode ${JSON.stringify(mode)} (expected echo, broadcast or chat)`);
+  const host = (flags["host"] as string | undefined) ?? (env["WSHUB_HOST"] || "127.0.0.1");
+  const portFlag = flags["port"] !== undefined ? "--port" : "WSHUB_PORT";
+  const port = parsePort((flags["port"] as string | undefined) ?? (env["WSHUB_PORT"] || "8080"), portFlag);
+  const path = flags["path"] as string | undefined;
+  if (path !== undefined && (!path.startsWith("/") || /[\s?#]/.test(path))) {
+    throw new UsageError(`--path must start with "/" and hold no spaces, "?" or "#", got ${JSON.stringify(path)}`);
+  }
+  const maxPayload = flags["max-payload"] !== undefined ? parsePositiveInt(flags["max-payload"] as string, "--max-payload") : undefined;
+  const certFile = flags["tls-cert"] as string | undefined;
+  const keyFile = flags["tls-key"] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
+  let tls: ServeConfig["tls"];
+  if (certFile !== undefined && keyFile !== undefined) tls = { cert: readPem(certFile, "--tls-cert"), key: readPem(keyFile, "--tls-key") };
+  if (flags["deflate"] && flags["no-deflate"]) throw new UsageError("--deflate and --no-deflate contradict each other");
+  const deflate = flags["no-deflate"] !== true;
+  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate };
+}
+
+function readPem(file: string, flag: string): Buffer {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!data.includes("-----BEGIN ")) throw new UsageError(`${flag} ${file} is not a PEM file`);
+  return data;
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (err.code === "EADDRINUSE") return new UsageError(`port ${port} on ${host} is already in use`);
+  if (err.code === "EACCES") return new UsageError(`no permission to listen on port ${port} on ${host}`);
+  if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND" || err.code === "EAI_AGAIN") return new UsageError(`cannot listen on host ${host}`);
+  return err;
+}
+
+export async function serve(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const config = parseServeArgs(argv);
+  if (config === "help") {
     out.write(SERVE_HELP);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
-  const mode = (flags["mode"] as string | undefined) ?? "echo";
-  if (mode !== "echo") throw new UsageError(`unknown --mode ${JSON.stringify(mode)} (expected echo)`);
-  const host = (flags["host"] as string | undefined) ?? process.env["WSHUB_HOST"] ?? "127.0.0.1";
-  const port = parsePort((flags["port"] as string | undefined) ?? process.env["WSHUB_PORT"] ?? "8080");
-  const maxPayload = flags["max-payload"] !== undefined ? parsePositiveInt(flags["max-payload"] as string, "--max-payload") : undefined;
+  const { mode, host, port, path, tls, maxPayload, deflate } = config;
+  let stop: () => Promise<void>;
 
-  const wss = new WebSocketServer({ port, host, ...(maxPayload !== undefined ? { maxPayload } : {}) });
-  await new Promise<void>((resolve, reject) => {
-    wss.once("listening", resolve);
-    wss.once("error", reject);
-  }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "EADDRINUSE") throw new UsageError(`port ${port} on ${host} is already in use`);
-    if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") throw new UsageError(`cannot listen on host ${host}`);
-    throw err;
-  });
-  wss.on("connection", (ws) => {
-    ws.onmessage = (ev: MessageEvent) => ws.send(ev.data);
-  });
-  out.write(`wshub ${mode} server listening on ${wss.url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      wss.close({ timeout: 2000 }).then(resolve, resolve);
+  if (mode === "chat") {
+    let app: ChatApp;
+    try {
+      app = await startChatApp({ host, port, ...(path !== undefined ? { path } : {}), ...(tls ? { tls } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate });
+    } catch (err) {
+      throw listenError(err as NodeJS.ErrnoException, host, port);
+    }
+    out.write(`wshub chat server listening on ${app.url} (WebSocket endpoint ${app.wsUrl})\n`);
+    stop = () => app.close({ code: 1001, reason: "server shutting down", timeout: 2000 });
+  } else {
+    let wss: WebSocketServer;
+    let httpsServer: HttpsServer | undefined;
+    const common = { ...(path !== undefined ? { path } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate };
+    if (tls !== undefined) {
+      httpsServer = createHttpsServer({ cert: tls.cert, key: tls.key }, (_req, res) => {
+        const body = "this is a WebSocket server: connect with a WebSocket client\n";
+        res.writeHead(426, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(body), Upgrade: "websocket", "Sec-WebSocket-Version": "13" });
+        res.end(body);
+      });
+      wss = new WebSocketServer({ server: httpsServer, ...common });
+      await listen(httpsServer, port, host).catch((err: NodeJS.ErrnoException) => {
+        throw listenError(err, host, port);
+      });
+    } else {
+      wss = new WebSocketServer({ port, host, ...common });
+      await new Promise<void>((resolve, reject) => {
+        wss.once("listening", resolve);
+        wss.once("error", reject);
+      }).catch((err: NodeJS.ErrnoException) => {
+        throw listenError(err, host, port);
+      });
+    }
+    let hub: Hub | undefined;
+    if (mode === "broadcast") {
+      // Every message from any client goes to all connected clients, the sender included, framed once.
+      const h = new Hub(wss);
+      hub = h;
+      h.on("message", (_ws, data, isBinary) => {
+        h.broadcast(data as string | Buffer, { binary: isBinary });
+      });
+    } else {
+      wss.on("connection", (ws) => {
+        ws.onmessage = (ev: MessageEvent) => ws.send(ev.data);
+      });
+    }
+    const a = (httpsServer ?? wss).address() as AddressInfo;
+    const h = a.family === "IPv6" ? `[${a.address}]` : a.address;
+    out.write(`wshub ${mode} server listening on ${tls ? "wss" : "ws"}://${h}:${a.port}${path ?? "/"}\n`);
+    stop = async () => {
+      if (hub !== undefined) await hub.close({ code: 1001, timeout: 2000 });
+      await wss.close({ timeout: 2000 });
+      if (httpsServer !== undefined) {
+        const s = httpsServer;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections();
+        });
+      }
     };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+  }
+
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      stop().then(resolve, resolve);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
   });
   return 0;
 }

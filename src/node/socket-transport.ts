@@ -6,6 +6,8 @@ import type { Socket } from "node:net";
 import { Connection, type ConnectionHandler, type MessageInflater } from "../protocol/connection.js";
 import { CloseCode, ReadyState } from "../protocol/constants.js";
 import type { ProtocolError } from "../protocol/errors.js";
+import type { PerMessageDeflate } from "./deflate.js";
+import { DeflateSendQueue } from "./deflate-sender.js";
 
 /** What the transport reports upward (to the WebSocket API object). */
 export interface TransportListener {
@@ -29,6 +31,8 @@ export interface TransportOptions {
   /** Milliseconds to wait for the peer to finish the closing handshake / close TCP before destroying the socket. */
   closeTimeout: number;
   inflater?: MessageInflater | null;
+  /** The permessage-deflate codec when the extension was negotiated: inflates RSV1 messages, compresses sends. */
+  deflate?: PerMessageDeflate | null;
 }
 
 export class SocketTransport implements ConnectionHandler {
@@ -41,6 +45,8 @@ export class SocketTransport implements ConnectionHandler {
   private closed = false;
   private ended = false;
   private socketError: Error | null = null;
+  /** Ordered compressing send queue when permessage-deflate is in use; send through sendMessage(). */
+  readonly deflate: DeflateSendQueue | null = null;
 
   constructor(socket: Socket, listener: TransportListener, options: TransportOptions, head?: Buffer) {
     this.socket = socket;
@@ -50,15 +56,22 @@ export class SocketTransport implements ConnectionHandler {
       isServer: options.isServer,
       maxPayload: options.maxPayload,
       autoPong: options.autoPong,
-      inflater: options.inflater ?? null,
+      inflater: options.inflater ?? options.deflate ?? null,
     });
+    if (options.deflate) {
+      this.deflate = new DeflateSendQueue(this.conn, options.deflate, (bytes) => this.onWrite(bytes));
+      this.deflate.onNoteWritten = (size) => this.notePayload(size);
+    }
     socket.setNoDelay(true);
     socket.setTimeout(0);
     socket.on("data", (chunk: Buffer) => this.conn.receiveData(chunk));
     socket.on("end", () => this.onSocketEnd());
     socket.on("close", () => this.onSocketClose());
     socket.on("error", (err: Error) => this.onSocketError(err));
-    socket.on("drain", () => this.listener.onDrain());
+    socket.on("drain", () => {
+      if (this.payloadPending !== 0) this.releasePayload();
+      this.listener.onDrain();
+    });
     if (head !== undefined && head.length > 0) {
       // Bytes that arrived with the handshake belong to the WebSocket stream; deliver them after the caller
       // has attached its handlers.
@@ -70,7 +83,65 @@ export class SocketTransport implements ConnectionHandler {
 
   /** Bytes handed to the socket and not yet written to the kernel. */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + (this.deflate !== null ? this.deflate.pendingBytes : 0);
+  }
+
+  // ---- Payload accounting for the WHATWG bufferedAmount: application bytes accepted by send() and not yet
+  // transmitted, without framing. Each data message records where its frame ends in the stream of bytes this
+  // transport wrote; once the socket has written past that point, its payload no longer counts.
+  private wireWritten = 0;
+  /** Pairs (wire offset where a message ends, its payload size) in [payloadHead, payloadTail); storage is reused. */
+  private payloadMarks: number[] = [];
+  private payloadHead = 0;
+  private payloadTail = 0;
+  private payloadPending = 0;
+  private payloadUnsent = 0;
+
+  /** Records that a data message of `size` payload bytes was just written through conn.send/sendText. */
+  notePayload(size: number): void {
+    if (size === 0) return;
+    if (this.closed || this.ended) {
+      // Never transmitted: it stays counted.
+      this.payloadUnsent += size;
+      return;
+    }
+    // A message waiting in the deflate queue is noted when its frame is written (onNoteWritten calls back here).
+    if (this.deflate !== null && this.deflate.holdNote(size)) return;
+    const marks = this.payloadMarks;
+    const tail = this.payloadTail;
+    marks[tail] = this.wireWritten;
+    marks[tail + 1] = size;
+    this.payloadTail = tail + 2;
+    this.payloadPending += size;
+  }
+
+  /** Payload bytes of the messages noted by notePayload() that the socket has not yet written out. */
+  get payloadBuffered(): number {
+    if (this.payloadPending !== 0) this.releasePayload();
+    const held = this.deflate !== null ? this.deflate.heldNotes : 0;
+    return this.payloadPending + this.payloadUnsent + held;
+  }
+
+  private releasePayload(): void {
+    // The socket writes in order: the bytes still queued are the last `writableLength` bytes written.
+    const flushedTo = this.wireWritten - Math.min(this.socket.writableLength, this.wireWritten);
+    const marks = this.payloadMarks;
+    const tail = this.payloadTail;
+    let i = this.payloadHead;
+    while (i < tail && marks[i]! <= flushedTo) {
+      this.payloadPending -= marks[i + 1]!;
+      i += 2;
+    }
+    if (i === tail) {
+      this.payloadHead = 0;
+      this.payloadTail = 0;
+    } else if (i > 4096 && i * 2 > tail) {
+      marks.copyWithin(0, i, tail);
+      this.payloadHead = 0;
+      this.payloadTail = tail - i;
+    } else {
+      this.payloadHead = i;
+    }
   }
 
   get readyState(): ReadyState {
@@ -87,6 +158,7 @@ export class SocketTransport implements ConnectionHandler {
       socket.cork();
       process.nextTick(uncork, this);
     }
+    this.wireWritten += data.length;
     socket.write(data);
   }
 
@@ -95,6 +167,7 @@ export class SocketTransport implements ConnectionHandler {
     if (this.corked) {
       this.corked = false;
       this.socket.uncork();
+      if (this.payloadPending !== 0) this.releasePayload();
     }
   }
 
@@ -132,8 +205,35 @@ export class SocketTransport implements ConnectionHandler {
   /** Starts the closing handshake; the socket is destroyed if it has not closed within closeTimeout. */
   close(code?: number, reason?: string | Uint8Array): void {
     if (this.closed) return;
+    if (this.deflate !== null && !this.deflate.idle) {
+      // Messages still being compressed go first: the close frame must be the last frame sent.
+      this.deflate.closeWhenIdle(() => {
+        if (this.closed) return;
+        this.conn.close(code, reason);
+        this.armCloseTimer();
+      });
+      return;
+    }
     this.conn.close(code, reason);
     this.armCloseTimer();
+  }
+
+  /**
+   * Sends one message, compressed when permessage-deflate is in use and the message reaches the threshold.
+   * Messages leave in call order. Returns false when data can no longer be sent (a close frame was sent).
+   */
+  sendMessage(data: Uint8Array | string, isBinary: boolean): boolean {
+    if (this.deflate !== null) return this.deflate.send(data, isBinary);
+    if (typeof data === "string") return this.conn.sendText(data);
+    return this.conn.send(data, isBinary);
+  }
+
+  /** Sends a complete prepared frame (e.g. from compressMessageOnce()), in order with sendMessage(). */
+  sendPreparedFrame(frame: Uint8Array): boolean {
+    if (this.deflate !== null) return this.deflate.sendPrepared(frame);
+    if (!this.conn.canSend) return false;
+    this.onWrite(frame);
+    return true;
   }
 
   /** Fails the connection locally with the given error (sends its close code). */
@@ -178,6 +278,7 @@ export class SocketTransport implements ConnectionHandler {
     if (this.closed) return;
     this.closed = true;
     this.corked = false;
+    this.deflate?.clear();
     if (this.closeTimer !== null) {
       clearTimeout(this.closeTimer);
       this.closeTimer = null;

@@ -52,6 +52,15 @@ export interface ConnectionOptions extends Partial<ProtocolOptions> {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Fragments smaller than this are copied into an accumulator instead of being kept as views. A peer may send a
+ * message as millions of 1-byte fragments; one Buffer object per fragment (each also pinning its socket chunk)
+ * cost ~100 bytes of heap per payload byte, so 16 MiB of payload could take gigabytes.
+ */
+const SMALL_FRAGMENT = 1024;
+/** Largest accumulator; it starts small and grows with the message. */
+const ACCUMULATOR_MAX = 16 * 1024;
+
 export class Connection implements FrameSink {
   readonly isServer: boolean;
   readonly options: ProtocolOptions;
@@ -75,6 +84,9 @@ export class Connection implements FrameSink {
   // Message being assembled.
   private fragments: Buffer[] = [];
   private fragmentsLength = 0;
+  /** Small fragments are copied here (bytes [0, accUsed)); sealed into `fragments` before a large one. */
+  private acc: Buffer | null = null;
+  private accUsed = 0;
   private readonly utf8 = new Utf8Validator();
   private inflating = false;
 
@@ -118,8 +130,11 @@ export class Connection implements FrameSink {
     if (this.closeReceived) return; // RFC 6455 §5.5.1: nothing is processed after a close frame.
     switch (opcode) {
       case Opcode.Ping:
-        // RFC 6455 §5.5.2/§5.5.3: answer with a pong carrying the same application data, unless already closing.
-        if (this.options.autoPong && !this.closeSent) this.sendFrame(Opcode.Pong, payload, true, false);
+        // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless
+        // it already received a Close frame" (frames after a received close never get here). A pong is a control
+        // frame, so it is still sent after this end sent its close (§5.5.1 forbids only data frames then).
+        // §5.5.3: the pong carries the same application data as the ping.
+        if (this.options.autoPong) this.sendFrame(Opcode.Pong, payload, true, false);
         this.handler.onPing(payload);
         return;
       case Opcode.Pong:
@@ -138,7 +153,7 @@ export class Connection implements FrameSink {
 
   private dataFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
     const isText = messageOpcode === Opcode.Text;
-    if (fin && this.fragments.length === 0) {
+    if (fin && this.fragmentsLength === 0) {
       // Single-frame message (the common case): no copy.
       if (isText) {
         // Earlier fragments of this message, if any, were empty: the validator is at a boundary.
@@ -153,13 +168,52 @@ export class Connection implements FrameSink {
     if (isText && !(fin ? this.utf8.end(payload) : this.utf8.push(payload))) {
       throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
     }
-    if (payload.length > 0) this.fragments.push(payload);
-    this.fragmentsLength += payload.length;
+    this.appendFragment(payload);
     if (!fin) return;
-    const data = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.fragmentsLength);
+    this.handler.onMessage(this.takeMessage(), !isText);
+  }
+
+  /** Adds bytes to the message being assembled: large pieces as views (no copy), small ones copied. */
+  private appendFragment(p: Buffer): void {
+    const n = p.length;
+    if (n === 0) return;
+    this.fragmentsLength += n;
+    if (n >= SMALL_FRAGMENT) {
+      this.sealAccumulator();
+      this.fragments.push(p);
+      return;
+    }
+    let acc = this.acc;
+    if (acc === null || this.accUsed + n > acc.length) {
+      this.sealAccumulator();
+      acc = this.acc = Buffer.allocUnsafe(Math.min(ACCUMULATOR_MAX, Math.max(256, this.fragmentsLength)));
+    }
+    p.copy(acc, this.accUsed);
+    this.accUsed += n;
+  }
+
+  private sealAccumulator(): void {
+    if (this.acc !== null && this.accUsed > 0) this.fragments.push(this.acc.subarray(0, this.accUsed));
+    this.acc = null;
+    this.accUsed = 0;
+  }
+
+  /** The assembled message; resets the assembly. */
+  private takeMessage(): Buffer {
+    let data: Buffer;
+    if (this.fragments.length === 0 && this.acc !== null) {
+      // All in the accumulator: an exact-size copy, so the message does not pin the accumulator's spare room.
+      data = Buffer.from(this.acc.subarray(0, this.accUsed));
+    } else {
+      this.sealAccumulator();
+      const f = this.fragments;
+      data = f.length === 1 ? f[0]! : f.length === 0 ? EMPTY : Buffer.concat(f, this.fragmentsLength);
+    }
+    this.acc = null;
+    this.accUsed = 0;
     this.fragments = [];
     this.fragmentsLength = 0;
-    this.handler.onMessage(data, !isText);
+    return data;
   }
 
   private inflateFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
@@ -170,7 +224,9 @@ export class Connection implements FrameSink {
     let syncResume = false;
     inflater.inflate(payload, fin, (err, data) => {
       this.inflating = false;
-      if (this.readyState === ReadyState.CLOSED && this.error !== null) return;
+      // The connection failed while inflating: the result is dropped. (If only the transport closed, e.g. the
+      // peer half-closed right after its last frame, the message did fully arrive and is still delivered.)
+      if (this.error !== null) return;
       try {
         if (err) throw err;
         const chunks = data!;
@@ -180,17 +236,13 @@ export class Connection implements FrameSink {
           if (isText && !this.utf8.push(c)) {
             throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
           }
-          if (c.length > 0) this.fragments.push(c);
-          this.fragmentsLength += c.length;
+          this.appendFragment(c);
         }
         if (fin) {
           if (isText && !this.utf8.end()) {
             throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
           }
-          const msg = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.fragmentsLength);
-          this.fragments = [];
-          this.fragmentsLength = 0;
-          this.handler.onMessage(msg, !isText);
+          this.handler.onMessage(this.takeMessage(), !isText);
         }
       } catch (e) {
         this.handleError(e);
@@ -244,6 +296,8 @@ export class Connection implements FrameSink {
     this.parser.stop();
     this.fragments = [];
     this.fragmentsLength = 0;
+    this.acc = null;
+    this.accUsed = 0;
     if (!this.closeSent) this.writeClose(err.closeCode, "");
     if (this.closeInitiator === null) this.closeInitiator = "local";
     this.closeCode = err.closeCode;

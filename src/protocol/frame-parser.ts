@@ -44,8 +44,11 @@ export class FrameParser {
   maxPayload: number;
   allowRsv1: boolean;
 
+  // The queue is chunks[head..]: a head index instead of Array#shift(), which is O(n) on long arrays and made
+  // a payload trickling in as many tiny chunks cost quadratic time.
   private chunks: Buffer[] = [];
-  private offset = 0; // read offset into chunks[0]
+  private head = 0; // index of the first unread chunk
+  private offset = 0; // read offset into chunks[head]
   private buffered = 0; // bytes available across chunks, from offset
 
   private fin = false;
@@ -108,6 +111,7 @@ export class FrameParser {
   stop(): void {
     this.state = ParserState.Failed;
     this.chunks = [];
+    this.head = 0;
     this.buffered = 0;
     this.offset = 0;
   }
@@ -169,27 +173,37 @@ export class FrameParser {
   }
 
   private readByte(): number {
-    const chunk = this.chunks[0]!;
+    const chunk = this.chunks[this.head]!;
     const b = chunk[this.offset++]!;
     this.buffered--;
-    if (this.offset === chunk.length) {
-      this.chunks.shift();
-      this.offset = 0;
-    }
+    if (this.offset === chunk.length) this.dropChunk();
     return b;
+  }
+
+  /** Done with chunks[head]: move to the next one, releasing consumed slots now and then. */
+  private dropChunk(): void {
+    this.offset = 0;
+    const chunks = this.chunks;
+    chunks[this.head++] = EMPTY;
+    if (this.head === chunks.length) {
+      chunks.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= chunks.length) {
+      this.chunks = chunks.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /** Takes `n` bytes off the queue: a view when they sit in one chunk, a copy otherwise. */
   private take(n: number): Buffer {
     if (n === 0) return EMPTY;
     this.buffered -= n;
-    const first = this.chunks[0]!;
+    const first = this.chunks[this.head]!;
     const avail = first.length - this.offset;
     if (n <= avail) {
       const out = first.subarray(this.offset, this.offset + n);
       if (n === avail) {
-        this.chunks.shift();
-        this.offset = 0;
+        this.dropChunk();
       } else {
         this.offset += n;
       }
@@ -198,14 +212,13 @@ export class FrameParser {
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      const c = this.chunks[0]!;
+      const c = this.chunks[this.head]!;
       const start = this.offset;
       const take = Math.min(c.length - start, n - filled);
       c.copy(out, filled, start, start + take);
       filled += take;
       if (start + take === c.length) {
-        this.chunks.shift();
-        this.offset = 0;
+        this.dropChunk();
       } else {
         this.offset = start + take;
       }

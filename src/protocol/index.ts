@@ -25,3 +25,4 @@ export {
 } from "./handshake.js";
 export { Connection, type ConnectionHandler, type ConnectionOptions, type MessageInflater } from "./connection.js";
 export { PROTOCOL_DEFAULTS, type ProtocolOptions } from "./options.js";
+export * from "./extensions/index.js";

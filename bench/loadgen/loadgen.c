@@ -1,0 +1,519 @@
+/*
+ * wshub benchmark load generator: raw sockets, epoll, pre-built masked frames.
+ *
+ * Modes
+ *   echo   N connections, K messages in flight on each; counts echoed messages per second.
+ *   bcast  N subscribers plus one publisher that keeps K messages in flight (a message is
+ *          done once every subscriber has it); counts deliveries per second at subscribers.
+ *   idle   opens N connections, reports handshakes per second, then holds them until stdin
+ *          closes (or --hold seconds pass).
+ *
+ * Output (stdout, one JSON object per line)
+ *   {"event":"connected",...}      every handshake is done
+ *   {"event":"measure_start"}      warm-up is over, counters were reset
+ *   {"event":"measure_end"}        the measured window ended
+ *   {"event":"result",...}         rates, and this process's own CPU time over the window
+ *
+ * It parses the server's frames only as far as needed to count messages (header and
+ * length; the payload is skipped). Sockets are closed with SO_LINGER 0 so that repeated
+ * runs leave no TIME_WAIT entries behind.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MODE_ECHO, MODE_BCAST, MODE_IDLE };
+enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_DEAD };
+
+typedef struct {
+  int fd;
+  int state;
+  int publisher;
+  int want_out;       /* EPOLLOUT registered */
+  int hlen;           /* bytes of the HTTP response head seen so far */
+  char head[1024];
+  uint8_t hdr[14];    /* partial frame header */
+  int hdrlen;
+  int counts;         /* the frame in progress ends a data message */
+  uint64_t skip;      /* payload bytes of the current frame still to skip */
+  uint64_t to_send;   /* frames queued for writing */
+  size_t off;         /* bytes of the current frame already written */
+} conn_t;
+
+static struct {
+  int mode;
+  const char *host;
+  int port;
+  const char *path;
+  int conns;
+  int inflight;
+  size_t size;
+  int binary;
+  double warmup;
+  double duration;
+  int concurrency;
+  double hold;
+  double timeout;
+} opt = {MODE_ECHO, "127.0.0.1", 0, "/", 100, 16, 32, 0, 1.0, 3.0, 256, 120.0, 60.0};
+
+static conn_t *conns;
+static int nconns;        /* total sockets: subscribers/echo connections plus the publisher */
+static int epfd;
+static uint8_t *frames;   /* `inflight` copies of the pre-built masked frame */
+static size_t frame_len;
+static uint8_t *rbuf;
+static size_t rbuf_len;
+static char request[512];
+static size_t request_len;
+
+static uint64_t received;   /* echoed messages (echo) or subscriber deliveries (bcast) */
+static uint64_t published;  /* bcast: frames issued to the publisher */
+static uint64_t published_at_start;
+static uint64_t delivered_total; /* bcast: deliveries since the start, never reset */
+static uint64_t bytes_in;
+static uint64_t errors;
+static int open_count, started_count, pending_count;
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(double *user, double *sys) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  *user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+  *sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  return *user + *sys;
+}
+
+static void die(const char *what) {
+  printf("{\"event\":\"error\",\"message\":\"%s: %s\"}\n", what, strerror(errno));
+  fflush(stdout);
+  exit(1);
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: loadgen echo|bcast|idle --port P [--host H] [--path /] [--conns N] [--inflight K]\n"
+          "       [--size BYTES] [--binary] [--warmup S] [--duration S] [--concurrency C] [--hold S] [--timeout S]\n");
+  exit(2);
+}
+
+static void build_frame(void) {
+  static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+  size_t hl = 2 + 4 + (opt.size < 126 ? 0 : opt.size < 65536 ? 2 : 8);
+  frame_len = hl + opt.size;
+  int copies = opt.inflight < 1 ? 1 : opt.inflight;
+  frames = malloc(frame_len * copies);
+  if (!frames) die("malloc");
+  uint8_t *f = frames;
+  f[0] = 0x80 | (opt.binary ? 0x2 : 0x1);
+  size_t p = 2;
+  if (opt.size < 126) {
+    f[1] = 0x80 | (uint8_t)opt.size;
+  } else if (opt.size < 65536) {
+    f[1] = 0x80 | 126;
+    f[2] = opt.size >> 8;
+    f[3] = opt.size & 0xff;
+    p = 4;
+  } else {
+    f[1] = 0x80 | 127;
+    for (int i = 0; i < 8; i++) f[2 + i] = (uint8_t)((uint64_t)opt.size >> (56 - 8 * i));
+    p = 10;
+  }
+  memcpy(f + p, key, 4);
+  p += 4;
+  uint32_t x = 2463534242u;
+  for (size_t i = 0; i < opt.size; i++) {
+    uint8_t b;
+    if (opt.binary) {
+      x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+      b = (uint8_t)x;
+    } else {
+      b = (uint8_t)('a' + i % 26); /* ASCII: valid UTF-8 */
+    }
+    f[p + i] = b ^ key[i & 3];
+  }
+  for (int c = 1; c < copies; c++) memcpy(frames + c * frame_len, frames, frame_len);
+}
+
+static void set_events(conn_t *c, int out) {
+  struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.u32 = (uint32_t)(c - conns)};
+  if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl mod");
+  c->want_out = out;
+}
+
+static void kill_conn(conn_t *c) {
+  if (c->state == ST_DEAD) return;
+  if (c->state != ST_OPEN) pending_count--;
+  else open_count--;
+  errors++;
+  epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  c->state = ST_DEAD;
+}
+
+static void start_conn(conn_t *c, struct sockaddr_in *addr) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  struct linger lg = {1, 0}; /* close with RST: no TIME_WAIT left behind between runs */
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  c->fd = fd;
+  c->state = ST_CONNECTING;
+  if (connect(fd, (struct sockaddr *)addr, sizeof *addr) < 0 && errno != EINPROGRESS) die("connect");
+  struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)(c - conns)};
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl add");
+  c->want_out = 1;
+  started_count++;
+  pending_count++;
+}
+
+/* Writes queued frames until done or the socket is full. */
+static void flush(conn_t *c) {
+  while (c->to_send > 0) {
+    size_t cap = (size_t)(opt.inflight < 1 ? 1 : opt.inflight) * frame_len;
+    size_t want = c->to_send * frame_len - c->off;
+    if (want > cap - c->off) want = cap - c->off;
+    ssize_t w = write(c->fd, frames + c->off, want);
+    if (w < 0) {
+      if (errno == EAGAIN) break;
+      if (errno == EINTR) continue;
+      kill_conn(c);
+      return;
+    }
+    size_t off = c->off + (size_t)w;
+    size_t done = off / frame_len;
+    c->to_send -= done;
+    c->off = off - done * frame_len;
+  }
+  int out = c->to_send > 0;
+  if (out != c->want_out) set_events(c, out);
+}
+
+/* Counts complete data messages in server bytes; skips payloads. */
+static uint64_t consume(conn_t *c, const uint8_t *b, size_t n) {
+  uint64_t msgs = 0;
+  size_t i = 0;
+  while (i < n) {
+    if (c->skip > 0) {
+      size_t take = n - i < c->skip ? n - i : (size_t)c->skip;
+      c->skip -= take;
+      i += take;
+      if (c->skip == 0 && c->counts) msgs++;
+      continue;
+    }
+    const uint8_t *h;
+    size_t avail;
+    if (c->hdrlen == 0) {
+      h = b + i;
+      avail = n - i;
+    } else {
+      h = c->hdr;
+      avail = c->hdrlen;
+    }
+    size_t need = 2;
+    if (avail >= 2) {
+      uint8_t l7 = h[1] & 0x7f;
+      need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((h[1] & 0x80) ? 4 : 0);
+    }
+    if (avail < need) {
+      if (c->hdrlen == 0) {
+        /* stash what is there and continue byte by byte */
+        memcpy(c->hdr, b + i, n - i);
+        c->hdrlen = (int)(n - i);
+        i = n;
+      } else {
+        c->hdr[c->hdrlen++] = b[i++];
+      }
+      continue;
+    }
+    uint8_t l7 = h[1] & 0x7f;
+    uint64_t len = l7;
+    if (l7 == 126) len = ((uint64_t)h[2] << 8) | h[3];
+    else if (l7 == 127) {
+      len = 0;
+      for (int k = 0; k < 8; k++) len = (len << 8) | h[2 + k];
+    }
+    uint8_t op = h[0] & 0x0f;
+    c->counts = (h[0] & 0x80) && op < 8;
+    if (op == 0x8) { /* the server is closing */
+      kill_conn(c);
+      return msgs;
+    }
+    if (c->hdrlen == 0) i += need;
+    c->hdrlen = 0;
+    c->skip = len;
+    if (len == 0 && c->counts) msgs++;
+  }
+  return msgs;
+}
+
+/* bcast: keeps `inflight` messages outstanding (issued minus delivered to every subscriber). */
+static void top_up(void) {
+  conn_t *p = &conns[nconns - 1];
+  uint64_t complete = delivered_total / (uint64_t)opt.conns;
+  uint64_t want = complete + (uint64_t)opt.inflight;
+  if (p->state == ST_OPEN && published < want) {
+    p->to_send += want - published;
+    published = want;
+    flush(p);
+  }
+}
+
+static void on_open(conn_t *c) {
+  c->state = ST_OPEN;
+  pending_count--;
+  open_count++;
+}
+
+/* Reads the HTTP response head; returns bytes of the buffer that belong to frames, or -1. */
+static ssize_t read_head(conn_t *c, const uint8_t *b, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    if (c->hlen >= (int)sizeof c->head) return -1;
+    c->head[c->hlen++] = (char)b[i++];
+    if (c->hlen >= 4 && memcmp(c->head + c->hlen - 4, "\r\n\r\n", 4) == 0) {
+      if (c->hlen < 12 || memcmp(c->head, "HTTP/1.1 101", 12) != 0) return -1;
+      on_open(c);
+      return (ssize_t)i;
+    }
+  }
+  return 0;
+}
+
+static void print_cpu(double u0, double s0, double u1, double s1, double secs) {
+  printf("\"cpu\":{\"user\":%.4f,\"sys\":%.4f,\"total\":%.4f,\"util\":%.4f}", u1 - u0, s1 - s0, (u1 - u0) + (s1 - s0),
+         secs > 0 ? ((u1 - u0) + (s1 - s0)) / secs : 0.0);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) usage();
+  if (!strcmp(argv[1], "echo")) opt.mode = MODE_ECHO;
+  else if (!strcmp(argv[1], "bcast")) opt.mode = MODE_BCAST;
+  else if (!strcmp(argv[1], "idle")) opt.mode = MODE_IDLE;
+  else usage();
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define ARG(name) (!strcmp(a, name) && v && (i++, 1))
+    if (ARG("--host")) opt.host = v;
+    else if (ARG("--port")) opt.port = atoi(v);
+    else if (ARG("--path")) opt.path = v;
+    else if (ARG("--conns")) opt.conns = atoi(v);
+    else if (ARG("--inflight")) opt.inflight = atoi(v);
+    else if (ARG("--size")) opt.size = strtoull(v, NULL, 10);
+    else if (ARG("--warmup")) opt.warmup = atof(v);
+    else if (ARG("--duration")) opt.duration = atof(v);
+    else if (ARG("--concurrency")) opt.concurrency = atoi(v);
+    else if (ARG("--hold")) opt.hold = atof(v);
+    else if (ARG("--timeout")) opt.timeout = atof(v);
+    else if (!strcmp(a, "--binary")) opt.binary = 1;
+    else usage();
+#undef ARG
+  }
+  if (opt.port <= 0 || opt.conns <= 0 || opt.inflight <= 0 || opt.concurrency <= 0) usage();
+
+  /* Raise the descriptor limit to the hard limit. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  getrlimit(RLIMIT_NOFILE, &rl);
+  nconns = opt.conns + (opt.mode == MODE_BCAST ? 1 : 0);
+  if ((rlim_t)nconns + 16 > rl.rlim_cur) {
+    printf("{\"event\":\"error\",\"message\":\"need %d descriptors, limit is %llu\"}\n", nconns + 16,
+           (unsigned long long)rl.rlim_cur);
+    return 1;
+  }
+
+  build_frame();
+  rbuf_len = opt.size > 256 * 1024 ? 1024 * 1024 : 256 * 1024;
+  rbuf = malloc(rbuf_len);
+  conns = calloc(nconns, sizeof *conns);
+  if (!rbuf || !conns) die("malloc");
+  if (opt.mode == MODE_BCAST) conns[nconns - 1].publisher = 1;
+  request_len = (size_t)snprintf(request, sizeof request,
+                                 "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                                 opt.path, opt.host, opt.port);
+
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(opt.port)};
+  if (inet_pton(AF_INET, opt.host, &addr.sin_addr) != 1) usage();
+  epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) die("epoll_create1");
+  if (opt.mode == MODE_IDLE) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
+    epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &ev);
+  }
+
+  const int maxev = 1024;
+  struct epoll_event *evs = calloc(maxev, sizeof *evs);
+  double t_begin = now();
+  double hs_begin = t_begin, hs_end = 0;
+  int phase = 0; /* 0 handshakes, 1 warm-up, 2 measuring, 3 holding (idle) */
+  double phase_at = 0;
+  double u0 = 0, s0 = 0, u1, s1;
+  int stdin_closed = 0;
+
+  while (started_count < nconns && pending_count < opt.concurrency) start_conn(&conns[started_count], &addr);
+
+  for (;;) {
+    int n = epoll_wait(epfd, evs, maxev, 20);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die("epoll_wait");
+    }
+    for (int e = 0; e < n; e++) {
+      uint32_t id = evs[e].data.u32;
+      if (id == UINT32_MAX) { /* stdin (idle mode): any input or EOF ends the hold */
+        char tmp[64];
+        ssize_t r = read(0, tmp, sizeof tmp);
+        (void)r;
+        stdin_closed = 1;
+        epoll_ctl(epfd, EPOLL_CTL_DEL, 0, NULL);
+        continue;
+      }
+      conn_t *c = &conns[id];
+      if (c->state == ST_DEAD) continue;
+      uint32_t ev = evs[e].events;
+      if (c->state == ST_CONNECTING) {
+        if (ev & (EPOLLERR | EPOLLHUP)) {
+          kill_conn(c);
+          continue;
+        }
+        if (ev & EPOLLOUT) {
+          ssize_t w = write(c->fd, request, request_len); /* fits in an empty socket buffer */
+          if (w != (ssize_t)request_len) {
+            kill_conn(c);
+            continue;
+          }
+          c->state = ST_HANDSHAKE;
+          set_events(c, 0);
+        }
+        continue;
+      }
+      if (ev & EPOLLIN) {
+        ssize_t r = read(c->fd, rbuf, rbuf_len);
+        if (r <= 0) {
+          if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+          kill_conn(c);
+          continue;
+        }
+        const uint8_t *b = rbuf;
+        size_t len = (size_t)r;
+        if (c->state == ST_HANDSHAKE) {
+          ssize_t used = read_head(c, b, len);
+          if (used < 0) {
+            kill_conn(c);
+            continue;
+          }
+          if (c->state != ST_OPEN) continue;
+          b += used;
+          len -= (size_t)used;
+          if (started_count < nconns) start_conn(&conns[started_count], &addr);
+          if (open_count == nconns) hs_end = now();
+          /* echo: connections start sending once every handshake is done (below) */
+        }
+        bytes_in += len;
+        uint64_t m = consume(c, b, len);
+        if (c->state == ST_DEAD) continue;
+        if (opt.mode == MODE_ECHO) {
+          received += m;
+          if (m > 0 && phase >= 1) {
+            c->to_send += m;
+            flush(c);
+          }
+        } else if (opt.mode == MODE_BCAST && !c->publisher) {
+          received += m;
+          delivered_total += m;
+          /* top up during a sweep over many subscribers too, so the server is never left idle */
+          if (m > 0 && (e & 63) == 63 && phase >= 1) top_up();
+        }
+      }
+      if ((ev & EPOLLOUT) && c->state == ST_OPEN) flush(c);
+      else if ((ev & (EPOLLERR | EPOLLHUP)) && !(ev & EPOLLIN)) kill_conn(c);
+    }
+
+    double t = now();
+    if (phase == 0) {
+      if (pending_count == 0 && started_count == nconns) {
+        if (open_count < nconns) {
+          printf("{\"event\":\"error\",\"message\":\"%d of %d handshakes failed\"}\n", nconns - open_count, nconns);
+          return 1;
+        }
+        if (hs_end == 0) hs_end = t;
+        double hs = hs_end - hs_begin, hu, hsys;
+        printf("{\"event\":\"connected\",\"handshakes\":%d,\"seconds\":%.4f,\"rate\":%.1f,\"cpu\":%.4f}\n", nconns, hs,
+               hs > 0 ? nconns / hs : 0.0, cpu_seconds(&hu, &hsys));
+        fflush(stdout);
+        phase = opt.mode == MODE_IDLE ? 3 : 1;
+        phase_at = t;
+        if (opt.mode == MODE_ECHO) {
+          for (int i = 0; i < nconns; i++) {
+            conns[i].to_send = (uint64_t)opt.inflight;
+            flush(&conns[i]);
+          }
+        }
+      } else if (t - t_begin > opt.timeout) {
+        printf("{\"event\":\"error\",\"message\":\"handshakes timed out: %d open, %d pending of %d\"}\n", open_count,
+               pending_count, nconns);
+        return 1;
+      }
+    }
+    if (opt.mode == MODE_BCAST && phase >= 1 && phase <= 2) top_up();
+    if (phase == 1 && t - phase_at >= opt.warmup) {
+      phase = 2;
+      phase_at = t;
+      received = 0;
+      bytes_in = 0;
+      errors = 0;
+      published_at_start = published;
+      cpu_seconds(&u0, &s0);
+      printf("{\"event\":\"measure_start\"}\n");
+      fflush(stdout);
+    } else if (phase == 2 && t - phase_at >= opt.duration) {
+      double secs = t - phase_at;
+      cpu_seconds(&u1, &s1);
+      printf("{\"event\":\"measure_end\"}\n");
+      fflush(stdout);
+      printf("{\"event\":\"result\",\"mode\":\"%s\",\"conns\":%d,\"inflight\":%d,\"size\":%zu,\"seconds\":%.4f,"
+             "\"messages\":%llu,\"rate\":%.1f,\"mbps\":%.2f,",
+             opt.mode == MODE_ECHO ? "echo" : "bcast", opt.conns, opt.inflight, opt.size, secs,
+             (unsigned long long)received, received / secs, bytes_in / secs / 1e6);
+      if (opt.mode == MODE_BCAST)
+        printf("\"published\":%llu,\"publish_rate\":%.1f,", (unsigned long long)(published - published_at_start),
+               (published - published_at_start) / secs);
+      printf("\"errors\":%llu,\"handshake\":{\"count\":%d,\"seconds\":%.4f},", (unsigned long long)errors, nconns,
+             hs_end - hs_begin);
+      print_cpu(u0, s0, u1, s1, secs);
+      printf("}\n");
+      fflush(stdout);
+      return 0;
+    } else if (phase == 3 && (stdin_closed || t - phase_at >= opt.hold)) {
+      printf("{\"event\":\"result\",\"mode\":\"idle\",\"conns\":%d,\"open\":%d,\"errors\":%llu,"
+             "\"handshake\":{\"count\":%d,\"seconds\":%.4f,\"rate\":%.1f},\"held\":%.3f}\n",
+             opt.conns, open_count, (unsigned long long)errors, nconns, hs_end - hs_begin,
+             nconns / (hs_end - hs_begin), t - phase_at);
+      fflush(stdout);
+      return 0;
+    }
+  }
+}

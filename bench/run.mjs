@@ -1,0 +1,377 @@
+#!/usr/bin/env node
+/**
+ * npm run bench [-- options]: wshub side by side with `ws`, `ws` + bufferutil and a raw node:net
+ * ceiling. Servers run pinned to core 0, the C load generator (bench/loadgen/loadgen.c) to core 1.
+ * Servers are alternated A/B/C/D, A/B/C/D, ... for every round; the ratio to plain `ws` is taken
+ * round by round. Writes docs/benchmarks.md and one SVG chart per scenario in docs/benchmarks/.
+ *
+ * Options
+ *   --quick            short windows, 2 rounds, 2,000 instead of 10,000 connections (under 3 minutes)
+ *   --rounds N         rounds per scenario (default 3; 2 with --quick)
+ *   --big N            connections in the broadcast-to-many and idle scenarios (default 10000)
+ *   --only a,b         run only scenarios whose id contains one of these strings
+ *   --servers a,b      run only these servers/clients (ids: raw, ws, ws-bufferutil, wshub, ...)
+ *   --warmup S --duration S   override the per-run windows (seconds)
+ *   --out FILE         report path (default docs/benchmarks.md); --no-write prints it only
+ */
+import { writeFileSync, mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import {
+  ROOT, LOADGEN, SERVER_CORE, LOAD_CORE, HAVE_TASKSET, buildLoadgen, childFdLimit, spawnPinned, JsonLines,
+  cpuSeconds, rssBytes, sleep, stop,
+} from "./lib/proc.mjs";
+import { barChart, short } from "./lib/chart.mjs";
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const value = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i !== -1 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
+};
+const QUICK = flag("quick");
+const ROUNDS = Number(value("rounds", QUICK ? 2 : 3));
+// --quick scales the 10,000-connection scenarios down so the whole run stays under 3 minutes.
+const BIG = Number(value("big", QUICK ? 2000 : 10000));
+const BIG_ID = BIG % 1000 === 0 ? `${BIG / 1000}k` : String(BIG);
+const BIG_TXT = BIG.toLocaleString("en-US");
+const WARMUP = Number(value("warmup", QUICK ? 0.3 : 1));
+const DURATION = Number(value("duration", QUICK ? 0.8 : 3));
+const SETTLE = QUICK ? 1 : 3; // idle: seconds between the last handshake and the RSS sample
+const ONLY = value("only", "").split(",").filter(Boolean);
+const SERVERS = value("servers", "").split(",").filter(Boolean);
+const OUT = path.resolve(ROOT, value("out", "docs/benchmarks.md"));
+const WRITE = !flag("no-write");
+
+// ---------------------------------------------------------------------------------------------
+// Servers, clients and scenarios
+
+const NODE = process.execPath;
+const SERVER_DEFS = {
+  raw: { label: "raw node:net ceiling", script: "bench/servers/raw.mjs", ceiling: true },
+  ws: { label: "ws", script: "bench/servers/ws.mjs", env: { WS_NO_BUFFER_UTIL: "1" } },
+  "ws-bufferutil": { label: "ws + bufferutil", script: "bench/servers/ws.mjs" },
+  wshub: { label: "wshub", script: "bench/servers/wshub.mjs", highlight: true },
+  "wshub-arraybuffer": { label: "wshub (arraybuffer)", script: "bench/servers/wshub.mjs", args: ["--binary-type", "arraybuffer"], highlight: true },
+};
+const CLIENT_DEFS = {
+  node: { label: "Node WebSocket (undici)", impl: "node", nodeArgs: ["--experimental-websocket"] },
+  ws: { label: "ws client", impl: "ws", env: { WS_NO_BUFFER_UTIL: "1" } },
+  wshub: { label: "wshub client", impl: "wshub", highlight: true },
+};
+const STD = ["raw", "ws", "ws-bufferutil", "wshub"];
+const BIN = ["raw", "ws", "ws-bufferutil", "wshub", "wshub-arraybuffer"];
+
+const MSGS = { key: "rate", label: "messages/s", better: "higher" };
+const DELIV = { key: "rate", label: "deliveries/s", better: "higher" };
+const SCENARIOS = [
+  { id: "echo-32-16", title: "Echo 32 B text, 100 connections × 16 in flight", kind: "echo", servers: STD,
+    lg: ["echo", "--conns", "100", "--inflight", "16", "--size", "32"], metrics: [{ ...MSGS, target: { vs: "ws", min: 2.0 } }] },
+  { id: "echo-32-128", title: "Echo 32 B text, 100 connections × 128 in flight", kind: "echo", servers: STD,
+    lg: ["echo", "--conns", "100", "--inflight", "128", "--size", "32"], metrics: [{ ...MSGS, target: { vs: "ws", min: 3.0 } }] },
+  { id: "echo-64k", title: "Echo 64 KiB binary, 16 connections × 4 in flight", kind: "echo", servers: BIN,
+    lg: ["echo", "--conns", "16", "--inflight", "4", "--size", "65536", "--binary"], metrics: [{ ...MSGS, target: { vs: "ws", min: 4.5 } }] },
+  { id: "echo-1m", title: "Echo 1 MiB binary, 4 connections × 2 in flight", kind: "echo", servers: BIN,
+    lg: ["echo", "--conns", "4", "--inflight", "2", "--size", "1048576", "--binary"], metrics: [{ ...MSGS, target: { vs: "ws", min: 4.5 } }] },
+  { id: "bcast-1k", title: "Broadcast 32 B to 1,000 subscribers (publisher keeps 32 messages in flight)", kind: "bcast", servers: STD,
+    lg: ["bcast", "--conns", "1000", "--inflight", "32", "--size", "32"], metrics: [{ ...DELIV, target: { vs: "ws", min: 4.0 } }] },
+  { id: `bcast-${BIG_ID}`, title: `Broadcast 32 B to ${BIG_TXT} subscribers (publisher keeps 8 messages in flight)`, kind: "bcast", servers: STD,
+    lg: ["bcast", "--conns", String(BIG), "--inflight", "8", "--size", "32"], metrics: [{ ...DELIV, target: { vs: "ws", min: 4.0 } }] },
+  { id: `idle-${BIG_ID}`, title: `${BIG_TXT} idle connections`, kind: "idle", servers: STD, conns: BIG,
+    lg: ["idle", "--conns", String(BIG), "--concurrency", "256"],
+    metrics: [
+      { key: "hsRate", label: "handshakes/s", better: "higher", target: { vs: "ws", min: 1.4 } },
+      { key: "rssPerConn", label: "server RSS per connection (bytes)", better: "lower", target: { vs: "raw", max: 1.1 } },
+    ] },
+  { id: "client-recv", title: "Client receive: 32 B text stream from a raw sender", kind: "client", servers: ["node", "ws", "wshub"],
+    metrics: [{ ...MSGS, target: { vs: "ws", min: 1.5 }, target2: { vs: "node", min: 2.0 } }] },
+];
+
+// ---------------------------------------------------------------------------------------------
+// One run
+
+async function startServer(id, mode) {
+  const def = SERVER_DEFS[id];
+  const child = spawnPinned(SERVER_CORE, NODE, ["--expose-gc", def.script, "--mode", mode, ...(def.args ?? [])], { env: def.env });
+  const lines = new JsonLines(child, `${id} server`);
+  const { port } = await lines.next((m) => m.port !== undefined, 15_000);
+  return { child, lines, port, pid: child.pid };
+}
+
+async function gc(server) {
+  server.child.stdin.write("gc\n");
+  await server.lines.next((m) => m.gc !== undefined, 15_000);
+}
+
+/** echo / bcast: one load generator run against one fresh server. */
+async function runLoad(sc, id) {
+  const server = await startServer(id, sc.kind);
+  try {
+    const lg = spawnPinned(LOAD_CORE, LOADGEN, [...sc.lg, "--port", String(server.port), "--warmup", String(WARMUP), "--duration", String(DURATION)]);
+    const lines = new JsonLines(lg, `loadgen (${id})`);
+    const limit = 90_000 + (WARMUP + DURATION) * 1000;
+    const connected = await lines.next((m) => m.event === "connected", limit);
+    await lines.next((m) => m.event === "measure_start", limit);
+    const s0 = cpuSeconds(server.pid);
+    await lines.next((m) => m.event === "measure_end", limit);
+    const s1 = cpuSeconds(server.pid);
+    const res = await lines.next((m) => m.event === "result", 10_000);
+    await stop(lg);
+    if (res.errors > 0) throw new Error(`${res.errors} connection(s) failed during the run`);
+    return {
+      rate: res.rate,
+      mbps: res.mbps,
+      hsRate: connected.rate,
+      serverCpu: (s1 - s0) / res.seconds,
+      loadCpu: res.cpu.util,
+      rss: rssBytes(server.pid),
+    };
+  } finally {
+    await stop(server.child);
+  }
+}
+
+/** idle: handshakes/s, then RSS per connection after a settle (both sides collected first). */
+async function runIdle(sc, id) {
+  const server = await startServer(id, "echo");
+  try {
+    await sleep(300);
+    await gc(server);
+    const rss0 = rssBytes(server.pid);
+    const c0 = cpuSeconds(server.pid);
+    const lg = spawnPinned(LOAD_CORE, LOADGEN, [...sc.lg, "--port", String(server.port), "--hold", "300"]);
+    const lines = new JsonLines(lg, `loadgen (${id})`);
+    const connected = await lines.next((m) => m.event === "connected", 120_000);
+    const c1 = cpuSeconds(server.pid);
+    await sleep(SETTLE * 1000);
+    await gc(server);
+    const rss1 = rssBytes(server.pid);
+    lg.stdin.write("done\n");
+    const res = await lines.next((m) => m.event === "result", 10_000);
+    await stop(lg);
+    if (res.open !== sc.conns) throw new Error(`${sc.conns - res.open} connection(s) dropped while idle`);
+    return {
+      hsRate: connected.rate,
+      rssPerConn: (rss1 - rss0) / sc.conns,
+      rss: rss1,
+      serverCpu: (c1 - c0) / connected.seconds,
+      loadCpu: connected.cpu / connected.seconds,
+    };
+  } finally {
+    await stop(server.child);
+  }
+}
+
+/** client: the raw stream sender on the load core, the client under test on the server core. */
+async function runClient(sc, id) {
+  const def = CLIENT_DEFS[id];
+  const sender = spawnPinned(LOAD_CORE, NODE, ["bench/servers/stream.mjs"]);
+  const slines = new JsonLines(sender, "stream sender");
+  try {
+    const { port } = await slines.next((m) => m.port !== undefined, 15_000);
+    const client = spawnPinned(SERVER_CORE, NODE, [...(def.nodeArgs ?? []), "bench/clients/recv.mjs", "--impl", def.impl,
+      "--url", `ws://127.0.0.1:${port}/`, "--warmup", String(WARMUP), "--duration", String(DURATION)], { env: def.env });
+    const lines = new JsonLines(client, `${id} client`);
+    const limit = 30_000 + (WARMUP + DURATION) * 1000;
+    await lines.next((m) => m.event === "measure_start", limit);
+    const s0 = cpuSeconds(sender.pid);
+    await lines.next((m) => m.event === "measure_end", limit);
+    const s1 = cpuSeconds(sender.pid);
+    const res = await lines.next((m) => m.event === "result", 10_000);
+    await stop(client);
+    return { rate: res.rate, mbps: res.mbps, serverCpu: res.cpu.util, loadCpu: (s1 - s0) / res.seconds };
+  } finally {
+    await stop(sender);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const finite = (xs) => xs.filter(Number.isFinite);
+const min = (xs) => (finite(xs).length ? Math.min(...finite(xs)) : NaN);
+const max = (xs) => (finite(xs).length ? Math.max(...finite(xs)) : NaN);
+const summary = (xs) => ({ median: median(xs), min: min(xs), max: max(xs), n: finite(xs).length });
+
+/** Ratios a/b taken round by round (a run that failed leaves its round out). */
+function ratios(runsA, runsB, key) {
+  const out = [];
+  for (let r = 0; r < Math.min(runsA.length, runsB.length); r++) {
+    const a = runsA[r]?.[key];
+    const b = runsB[r]?.[key];
+    if (Number.isFinite(a) && Number.isFinite(b) && b !== 0) out.push(a / b);
+  }
+  return summary(out);
+}
+
+const fmtRange = (s, f = short) => (Number.isFinite(s.median) ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : "failed");
+const fmtRatio = (s) => (Number.isFinite(s.median) ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : "—");
+const pct = (v) => (Number.isFinite(v) ? `${Math.round(v * 100)}%` : "—");
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+function machine() {
+  const cpu = os.cpus()[0]?.model ?? "unknown";
+  let ws = "?";
+  let bu = "?";
+  try {
+    ws = JSON.parse(execFileSync(NODE, ["-p", "JSON.stringify(require('ws/package.json').version)"], { cwd: ROOT }).toString());
+    bu = JSON.parse(execFileSync(NODE, ["-p", "JSON.stringify(require('bufferutil/package.json').version)"], { cwd: ROOT }).toString());
+  } catch {}
+  return { nproc: os.availableParallelism?.() ?? os.cpus().length, cpu, node: process.version, ws, bufferutil: bu, kernel: os.release(), fdLimit: childFdLimit() };
+}
+
+async function main() {
+  const started = Date.now();
+  buildLoadgen();
+  const scenarios = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.some((o) => s.id.includes(o)));
+  const results = {};
+  for (const sc of scenarios) {
+    const ids = sc.servers.filter((s) => SERVERS.length === 0 || SERVERS.includes(s));
+    results[sc.id] = { sc, ids, runs: Object.fromEntries(ids.map((id) => [id, []])), errors: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const id of ids) {
+        const t0 = Date.now();
+        let run;
+        try {
+          run = sc.kind === "idle" ? await runIdle(sc, id) : sc.kind === "client" ? await runClient(sc, id) : await runLoad(sc, id);
+        } catch (err) {
+          run = { error: String(err.message ?? err) };
+          results[sc.id].errors.push(`round ${round + 1}, ${id}: ${run.error}`);
+        }
+        results[sc.id].runs[id].push(run);
+        const shown = run.error ? `FAILED: ${run.error}` : sc.metrics.map((mt) => `${short(run[mt.key])} ${mt.label}`).join(", ") +
+          (Number.isFinite(run.serverCpu) ? `, server cpu ${pct(run.serverCpu)}` : "") + (Number.isFinite(run.loadCpu) ? `, load cpu ${pct(run.loadCpu)}` : "");
+        console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${sc.id} round ${round + 1}/${ROUNDS} ${id.padEnd(18)} ${shown} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      }
+    }
+  }
+  const elapsed = (Date.now() - started) / 1000;
+  const md = report(results, machine(), elapsed);
+  if (WRITE) {
+    writeFileSync(OUT, md);
+    console.log(`wrote ${path.relative(ROOT, OUT)} and charts in ${path.relative(ROOT, chartDir())}/ (${elapsed.toFixed(0)} s)`);
+  } else console.log(md);
+}
+
+const chartDir = () => path.join(path.dirname(OUT), "benchmarks");
+
+function report(results, m, elapsed) {
+  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const cmd = `npm run bench${argv.length ? " -- " + argv.join(" ") : ""}`;
+  const L = [];
+  L.push("# Benchmarks");
+  L.push("");
+  L.push(`Generated by \`${cmd}\` on ${date}${QUICK ? ` — **quick run** (${ROUNDS} rounds, ${WARMUP} s + ${DURATION} s windows, ${BIG_TXT} instead of 10,000 connections: numbers are indicative only)` : ""}, in ${elapsed.toFixed(0)} s.`);
+  L.push("");
+  L.push(`Machine: ${m.nproc} CPUs (${m.cpu}), Linux ${m.kernel}, Node ${m.node}, ws ${m.ws}, bufferutil ${m.bufferutil}, descriptor limit ${m.fdLimit}.`);
+  L.push("");
+  L.push("## Method");
+  L.push("");
+  L.push(`- Each server runs as its own process pinned to core ${SERVER_CORE}${HAVE_TASKSET ? "" : " (taskset missing: NOT pinned)"}; the load generator (C, \`bench/loadgen/loadgen.c\`: raw sockets, epoll, pre-built masked frames) runs pinned to core ${LOAD_CORE}. A fresh server process is started for every run.`);
+  L.push(`- ${ROUNDS} rounds; in every round each server runs once, in the same order (A/B/C/D, A/B/C/D, …). Cells show the median and, in brackets, the min–max over rounds. Ratios are taken round by round (wshub in round r over ws in round r), then summarised the same way.`);
+  L.push(`- Each run: all handshakes, ${WARMUP} s warm-up, ${DURATION} s measured window. CPU columns: the server's utime+stime over the window (/proc/<pid>/stat) and the load generator's own getrusage, as a share of one core.`);
+  L.push("- Echo servers answer each message with `ws.send(data)` (wshub: `ws.onmessage = (e) => ws.send(e.data)`; the server-side default binaryType is already `nodebuffer`, and a row with `arraybuffer` is shown for binary). Broadcast: every received message goes to every connection (wshub: `hub.broadcast(e.data)` when the Hub exists, else a loop over `wss.clients`; ws: a loop over `wss.clients`; raw: framed once, written to all). The publisher keeps a fixed number of messages in flight (a message leaves the window once every subscriber has it).");
+  L.push("- Plain `ws` runs with `WS_NO_BUFFER_UTIL=1`; `ws + bufferutil` loads the native addon.");
+  L.push("- Idle: the load generator opens the connections 256 at a time (handshakes/s = connections / time to the last handshake); RSS per connection = (server RSS after a settle of " + SETTLE + " s and a forced GC − RSS before any connection after a forced GC) / N.");
+  L.push("- Client receive: a raw node:net sender (`bench/servers/stream.mjs`, pinned to the load core) writes 32 B text frames as fast as the socket drains; the client under test (pinned to the server core) counts `message` events. Its CPU is in the server column, the sender's in the load column.");
+  L.push("");
+
+  // Targets
+  L.push("## Targets (wshub against the baseline, ratio median (min–max) over rounds)");
+  L.push("");
+  L.push("| Scenario | Metric | Target | Measured | Met |");
+  L.push("|---|---|---|---|---|");
+  for (const { sc, runs } of Object.values(results)) {
+    for (const mt of sc.metrics) {
+      for (const t of [mt.target, mt.target2].filter(Boolean)) {
+        if (!runs.wshub || !runs[t.vs]) continue;
+        const r = ratios(runs.wshub, runs[t.vs], mt.key);
+        const goal = t.min !== undefined ? `≥ ${t.min}× ${t.vs}` : `≤ ${t.max}× ${t.vs}`;
+        const met = !Number.isFinite(r.median) ? "—" : t.min !== undefined ? (r.median >= t.min ? "yes" : `no (${(r.median / t.min * 100).toFixed(0)}% of target)`) : r.median <= t.max ? "yes" : `no (${((r.median / t.max - 1) * 100).toFixed(0)}% over)`;
+        L.push(`| ${sc.id} | ${mt.label} | ${goal} | ${fmtRatio(r)} | ${met} |`);
+      }
+    }
+  }
+  L.push("| echo-deflate | compressed echo | — | pending permessage-deflate | — |");
+  L.push("");
+
+  // Load generator headroom
+  const lgRows = Object.values(results).filter(({ sc, runs }) => (sc.kind === "echo" || sc.kind === "bcast") && runs.raw && runs.wshub);
+  if (lgRows.length) {
+    L.push("## Is the load generator the bottleneck?");
+    L.push("");
+    L.push("Pointed at the raw ceiling server, the load generator must sustain at least 3× the rate wshub reaches. Its own CPU share is shown beside it.");
+    L.push("");
+    L.push("| Scenario | raw ceiling ÷ wshub | ≥ 3× | load generator CPU at raw | raw server CPU |");
+    L.push("|---|---|---|---|---|");
+    for (const { sc, runs } of lgRows) {
+      const r = ratios(runs.raw, runs.wshub, "rate");
+      L.push(`| ${sc.id} | ${fmtRatio(r)} | ${Number.isFinite(r.median) ? (r.median >= 3 ? "yes" : "no") : "—"} | ${pct(median(runs.raw.map((x) => x.loadCpu)))} | ${pct(median(runs.raw.map((x) => x.serverCpu)))} |`);
+    }
+    L.push("");
+  }
+
+  // Scenarios
+  L.push("## Results");
+  L.push("");
+  mkdirSync(chartDir(), { recursive: true });
+  for (const { sc, ids, runs, errors } of Object.values(results)) {
+    L.push(`### ${sc.title} (\`${sc.id}\`)`);
+    L.push("");
+    const defs = sc.kind === "client" ? CLIENT_DEFS : SERVER_DEFS;
+    for (const mt of sc.metrics) {
+      const base = sc.kind === "idle" && mt.key === "rssPerConn" ? "raw" : "ws";
+      const f = mt.key === "rssPerConn" ? (v) => (Number.isFinite(v) ? `${(v / 1024).toFixed(1)} KiB` : "—") : short;
+      L.push(`| ${sc.kind === "client" ? "Client" : "Server"} | ${mt.label} | vs ${defs[base]?.label ?? base} | ${sc.kind === "client" ? "client CPU | sender CPU" : sc.kind === "idle" ? "server CPU during handshakes | load generator CPU during handshakes" : "server CPU | load generator CPU"} |`);
+      L.push("|---|---|---|---|---|");
+      const rows = [];
+      for (const id of ids) {
+        const s = summary(runs[id].map((x) => x[mt.key]));
+        const r = runs[base] ? ratios(runs[id], runs[base], mt.key) : summary([]);
+        L.push(`| ${defs[id].label} | ${fmtRange(s, f)} | ${id === base ? "1" : fmtRatio(r)} | ${pct(median(runs[id].map((x) => x.serverCpu)))} | ${pct(median(runs[id].map((x) => x.loadCpu)))} |`);
+        rows.push({ label: defs[id].label, ...s, highlight: defs[id].highlight, ceiling: defs[id].ceiling, ratio: id !== base && Number.isFinite(r.median) ? `${r.median.toFixed(2)}× ${base}` : "" });
+      }
+      L.push("");
+      const file = `${sc.id}${sc.metrics.length > 1 ? "-" + mt.key : ""}.svg`;
+      const unit = mt.key === "rssPerConn" ? "bytes per connection (lower is better)" : `${mt.label} (higher is better)`;
+      writeFileSync(path.join(chartDir(), file), barChart({ title: `${sc.title}: ${mt.label}`, unit, rows, note: `${QUICK ? "quick run, " : ""}${ROUNDS} rounds, ${new Date().toISOString().slice(0, 10)}` }));
+      L.push(`![${sc.title}: ${mt.label}](benchmarks/${file})`);
+      L.push("");
+    }
+    if (errors.length) {
+      L.push("Failed runs:");
+      for (const e of errors) L.push(`- ${e}`);
+      L.push("");
+    }
+  }
+  L.push("### Compressed echo (`echo-deflate`)");
+  L.push("");
+  L.push("Pending permessage-deflate: the row is added once wshub exposes `perMessageDeflate`.");
+  L.push("");
+  L.push("## Reproducing");
+  L.push("");
+  L.push("```");
+  L.push("npm run bench              # full run, about 10–15 minutes");
+  L.push("npm run bench -- --quick   # under 3 minutes, short windows");
+  L.push("npm run bench -- --only echo-32 --servers ws,wshub --rounds 5");
+  L.push("node bench/profile.mjs echo-32-16   # CPU profile of the wshub server under one scenario");
+  L.push("```");
+  L.push("");
+  L.push("The load generator is compiled on first use with `cc -O2` into `bench/.build/` (gitignored). It needs Linux (epoll); `taskset` (util-linux) is used for pinning when present.");
+  L.push("");
+  return L.join("\n");
+}
+
+await main();

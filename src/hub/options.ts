@@ -1,0 +1,82 @@
+/** Hub options: one object, every limit documented with its default and how to turn it off. */
+import type { Adapter } from "./adapter.js";
+
+/** What happens when a broadcast or publish would push a connection past `maxBufferedBytes`. */
+export type SlowConsumerPolicy = "drop" | "close";
+
+export interface HubOptions {
+  /**
+   * Delivers broadcast(), publish() and send(id). Default: a new InProcessAdapter (this process only); give
+   * a cross-process adapter to reach connections held by other hubs.
+   */
+  adapter?: Adapter;
+  /**
+   * Milliseconds between heartbeat rounds. Each round pings every connection the peer has sent nothing on
+   * since the previous round. Default 30000. `0` disables the heartbeat.
+   */
+  heartbeatInterval?: number;
+  /**
+   * Milliseconds a pinged connection has to send anything (a pong or any other bytes) before it is terminated
+   * and reported with code 1006. Must be > 0 and <= heartbeatInterval. Default 10000.
+   */
+  heartbeatTimeout?: number;
+  /**
+   * Milliseconds without a data message in either direction after which a connection is closed with
+   * 1000 "idle timeout" (pings and pongs do not count). Default 0 (disabled).
+   */
+  idleTimeout?: number;
+  /**
+   * Per-connection limit on bytes handed to the socket and not yet written to the kernel. A broadcast or publish
+   * that would pass it applies `slowConsumerPolicy`; a direct send() reports "backpressure". A message is always
+   * accepted by a connection that has nothing waiting. Default 4 MiB. `Infinity` disables the limit.
+   */
+  maxBufferedBytes?: number;
+  /**
+   * "drop": skip that connection for that message and count it in `stats.dropped`.
+   * "close": close it with 1008 (Policy Violation) and reason "slow consumer"; the close frame queues behind the
+   * data already accepted, and the server's closeTimeout destroys the socket if the peer never reads it.
+   * Default "drop".
+   */
+  slowConsumerPolicy?: SlowConsumerPolicy;
+  /** Milliseconds hub.close() waits for peers to answer the close frame before destroying the rest. Default 5000. */
+  closeTimeout?: number;
+}
+
+export type ResolvedHubOptions = Readonly<Required<Omit<HubOptions, "adapter">>>;
+
+export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
+  heartbeatInterval: 30_000,
+  heartbeatTimeout: 10_000,
+  idleTimeout: 0,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  slowConsumerPolicy: "drop",
+  closeTimeout: 5_000,
+});
+
+/** Fills defaults and checks ranges; throws RangeError / TypeError on a bad value. */
+export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions {
+  const o: Required<Omit<HubOptions, "adapter">> = {
+    heartbeatInterval: options.heartbeatInterval ?? HUB_DEFAULTS.heartbeatInterval,
+    heartbeatTimeout: options.heartbeatTimeout ?? HUB_DEFAULTS.heartbeatTimeout,
+    idleTimeout: options.idleTimeout ?? HUB_DEFAULTS.idleTimeout,
+    maxBufferedBytes: options.maxBufferedBytes ?? HUB_DEFAULTS.maxBufferedBytes,
+    slowConsumerPolicy: options.slowConsumerPolicy ?? HUB_DEFAULTS.slowConsumerPolicy,
+    closeTimeout: options.closeTimeout ?? HUB_DEFAULTS.closeTimeout,
+  };
+  nonNegative("heartbeatInterval", o.heartbeatInterval);
+  nonNegative("idleTimeout", o.idleTimeout);
+  nonNegative("closeTimeout", o.closeTimeout);
+  if (!(o.maxBufferedBytes > 0)) throw new RangeError(`maxBufferedBytes must be > 0 (Infinity disables it), got ${o.maxBufferedBytes}`);
+  if (o.heartbeatInterval > 0 && !(o.heartbeatTimeout > 0 && o.heartbeatTimeout <= o.heartbeatInterval)) {
+    // Timeouts no longer than the interval keep one ping outstanding per connection, so one timer serves all.
+    throw new RangeError(`heartbeatTimeout must be > 0 and <= heartbeatInterval (${o.heartbeatInterval}), got ${o.heartbeatTimeout}`);
+  }
+  if (o.slowConsumerPolicy !== "drop" && o.slowConsumerPolicy !== "close") {
+    throw new TypeError(`slowConsumerPolicy must be "drop" or "close", got ${JSON.stringify(o.slowConsumerPolicy)}`);
+  }
+  return Object.freeze(o);
+}
+
+function nonNegative(name: string, v: number): void {
+  if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
+}

@@ -1,0 +1,361 @@
+/**
+ * permessage-deflate compression over node:zlib (RFC 7692 §7.2): one PerMessageDeflate per connection.
+ * - Inflation is bounded: the inflated size is counted while zlib produces it, and a message passing maxPayload
+ *   fails with 1009 as soon as it does, so no more than maxPayload (plus one zlib chunk) is ever held.
+ * - zlib contexts are created on first use and, without context takeover, closed after each message.
+ * - Every zlib operation takes a slot of a process-wide limiter (see deflate-limiter.ts).
+ */
+import { constants as zc, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from "node:zlib";
+import { CloseCode } from "../protocol/constants.js";
+import { ProtocolError } from "../protocol/errors.js";
+import type { MessageInflater } from "../protocol/connection.js";
+import {
+  MAX_WINDOW_BITS,
+  MIN_WINDOW_BITS,
+  type ClientDeflateNegotiation,
+  type DeflateParams,
+  type ServerDeflateNegotiation,
+} from "../protocol/extensions/permessage-deflate.js";
+import { DEFAULT_ZLIB_CONCURRENCY, sharedZlibLimiter, type ZlibLimiter } from "./deflate-limiter.js";
+
+/**
+ * Options of `perMessageDeflate` on WebSocketServer and WebSocket. Every field is optional; `true` means all
+ * defaults, `false` disables the extension.
+ */
+export interface PerMessageDeflateOptions {
+  /**
+   * Server: always reset the server's compression context after each message (answer server_no_context_takeover).
+   * Client: ask the server to. Default: true on the server (no compression memory kept per connection, and a
+   * broadcast can be compressed once for all peers), false on the client.
+   */
+  serverNoContextTakeover?: boolean;
+  /**
+   * Server: ask the client to reset its context after each message (answer client_no_context_takeover), so no
+   * decompression memory is kept per connection. Client: declare that it does so. Default: true on the server,
+   * false on the client.
+   */
+  clientNoContextTakeover?: boolean;
+  /** Server: largest window the server compresses with. Client: ask the server for at most this. 8..15. Default 15 (server) / not asked (client). */
+  serverMaxWindowBits?: number;
+  /**
+   * Server: largest window asked of the client, used when the client offers client_max_window_bits. Default 15.
+   * Client: `true` offers client_max_window_bits without a value (as browsers do), a number offers that value,
+   * `false` leaves the parameter out. Default true.
+   */
+  clientMaxWindowBits?: number | boolean;
+  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. Set 0 to compress everything. */
+  threshold?: number;
+  /** zlib compression level, 0..9. Default 6 (zlib's default). */
+  level?: number;
+  /** zlib memLevel for compression, 1..9 (memory per context: 2^(memLevel+9) bytes plus the window). Default 8. */
+  memLevel?: number;
+  /**
+   * zlib operations in flight per process, shared by every endpoint configured with the same number; more wait
+   * in a queue. Default 10.
+   */
+  concurrencyLimit?: number;
+}
+
+/** Codec settings (not negotiated). */
+export interface DeflateCodecOptions {
+  threshold: number;
+  level: number;
+  memLevel: number;
+  concurrencyLimit: number;
+}
+
+export const DEFLATE_CODEC_DEFAULTS: Readonly<DeflateCodecOptions> = Object.freeze({
+  threshold: 1024,
+  level: zc.Z_DEFAULT_COMPRESSION,
+  memLevel: 8,
+  concurrencyLimit: DEFAULT_ZLIB_CONCURRENCY,
+});
+
+export const SERVER_DEFLATE_DEFAULTS: Readonly<ServerDeflateNegotiation> = Object.freeze({
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
+  serverMaxWindowBits: MAX_WINDOW_BITS,
+  clientMaxWindowBits: MAX_WINDOW_BITS,
+});
+
+export const CLIENT_DEFLATE_DEFAULTS: Readonly<ClientDeflateNegotiation> = Object.freeze({
+  serverNoContextTakeover: false,
+  clientNoContextTakeover: false,
+  serverMaxWindowBits: null,
+  clientMaxWindowBits: true,
+});
+
+function windowBits(name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < MIN_WINDOW_BITS || v > MAX_WINDOW_BITS) {
+    throw new RangeError(`perMessageDeflate.${name} must be an integer from 8 to 15, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Resolves the codec settings of a perMessageDeflate option. */
+export function resolveCodecOptions(o: PerMessageDeflateOptions): DeflateCodecOptions {
+  const threshold = o.threshold ?? DEFLATE_CODEC_DEFAULTS.threshold;
+  if (!(threshold >= 0)) throw new RangeError(`perMessageDeflate.threshold must be 0 or more, got ${threshold}`);
+  return {
+    threshold,
+    level: o.level ?? DEFLATE_CODEC_DEFAULTS.level,
+    memLevel: o.memLevel ?? DEFLATE_CODEC_DEFAULTS.memLevel,
+    concurrencyLimit: o.concurrencyLimit ?? DEFLATE_CODEC_DEFAULTS.concurrencyLimit,
+  };
+}
+
+/** Server policy from the `perMessageDeflate` option (null when disabled). */
+export function resolveServerDeflate(opt: boolean | PerMessageDeflateOptions | undefined, enabledByDefault: boolean) {
+  if (opt === false || (opt === undefined && !enabledByDefault)) return null;
+  const o = opt === true || opt === undefined ? {} : opt;
+  const policy: ServerDeflateNegotiation = {
+    serverNoContextTakeover: o.serverNoContextTakeover ?? SERVER_DEFLATE_DEFAULTS.serverNoContextTakeover,
+    clientNoContextTakeover: o.clientNoContextTakeover ?? SERVER_DEFLATE_DEFAULTS.clientNoContextTakeover,
+    serverMaxWindowBits: windowBits("serverMaxWindowBits", o.serverMaxWindowBits ?? SERVER_DEFLATE_DEFAULTS.serverMaxWindowBits),
+    clientMaxWindowBits: windowBits(
+      "clientMaxWindowBits",
+      typeof o.clientMaxWindowBits === "number" ? o.clientMaxWindowBits : SERVER_DEFLATE_DEFAULTS.clientMaxWindowBits,
+    ),
+  };
+  return { policy, codec: resolveCodecOptions(o) };
+}
+
+/** Client policy from the `perMessageDeflate` option (null when disabled). */
+export function resolveClientDeflate(opt: boolean | PerMessageDeflateOptions | undefined, enabledByDefault: boolean) {
+  if (opt === false || (opt === undefined && !enabledByDefault)) return null;
+  const o = opt === true || opt === undefined ? {} : opt;
+  const cmwb = o.clientMaxWindowBits ?? CLIENT_DEFLATE_DEFAULTS.clientMaxWindowBits;
+  const policy: ClientDeflateNegotiation = {
+    serverNoContextTakeover: o.serverNoContextTakeover ?? CLIENT_DEFLATE_DEFAULTS.serverNoContextTakeover,
+    clientNoContextTakeover: o.clientNoContextTakeover ?? CLIENT_DEFLATE_DEFAULTS.clientNoContextTakeover,
+    serverMaxWindowBits: o.serverMaxWindowBits === undefined ? null : windowBits("serverMaxWindowBits", o.serverMaxWindowBits),
+    clientMaxWindowBits: cmwb === true ? true : cmwb === false ? null : windowBits("clientMaxWindowBits", cmwb),
+  };
+  return { policy, codec: resolveCodecOptions(o) };
+}
+
+/** RFC 7692 §7.2.1: the 4 octets 0x00 0x00 0xff 0xff that end a sync-flushed block, removed on the wire. */
+export const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+type Done = (err: ProtocolError | null, data: Buffer[] | null) => void;
+
+/** The permessage-deflate codec of one connection: inflates received messages, compresses sent ones. */
+export class PerMessageDeflate implements MessageInflater {
+  readonly params: DeflateParams;
+  readonly isServer: boolean;
+  readonly threshold: number;
+  readonly maxPayload: number;
+  readonly #codec: DeflateCodecOptions;
+  readonly #limiter: ZlibLimiter;
+  #inflater: InflateRaw | null = null;
+  #deflater: DeflateRaw | null = null;
+  /** Inflated bytes of the message in progress (frames before the current one). */
+  #messageLength = 0;
+  #closed = false;
+  /** zlib is working on a frame / a message: release() must not close the context under it. */
+  #inflateBusy = false;
+  #deflateBusy = false;
+
+  constructor(params: DeflateParams, isServer: boolean, codec: DeflateCodecOptions, maxPayload: number) {
+    this.params = params;
+    this.isServer = isServer;
+    this.threshold = codec.threshold;
+    this.maxPayload = maxPayload;
+    this.#codec = codec;
+    this.#limiter = sharedZlibLimiter(codec.concurrencyLimit);
+  }
+
+  /** Window this end compresses with, and whether it resets after each message. */
+  get ownWindowBits(): number {
+    return this.isServer ? this.params.serverMaxWindowBits : this.params.clientMaxWindowBits;
+  }
+
+  get ownNoContextTakeover(): boolean {
+    return this.isServer ? this.params.serverNoContextTakeover : this.params.clientNoContextTakeover;
+  }
+
+  /** Whether zlib contexts are currently allocated (for tests and memory accounting). */
+  get hasInflateContext(): boolean {
+    return this.#inflater !== null;
+  }
+
+  get hasDeflateContext(): boolean {
+    return this.#deflater !== null;
+  }
+
+  /**
+   * Whether a message compressed once, with a fresh context and `windowBits`, can be sent to this peer as is:
+   * the server keeps no context between messages and the peer accepts that window.
+   */
+  acceptsSharedFrame(windowBits: number): boolean {
+    return this.isServer && this.params.serverNoContextTakeover && windowBits <= this.params.serverMaxWindowBits;
+  }
+
+  // ---- receiving (MessageInflater) ----
+
+  inflate(payload: Buffer, fin: boolean, done: Done): void {
+    this.#limiter.run((release) => {
+      if (this.#closed) {
+        release();
+        return;
+      }
+      this.#inflateFrame(payload, fin, (err, data) => {
+        release();
+        if (!this.#closed) done(err, data);
+      });
+    });
+  }
+
+  #inflateFrame(payload: Buffer, fin: boolean, done: Done): void {
+    const peerBits = this.isServer ? this.params.clientMaxWindowBits : this.params.serverMaxWindowBits;
+    const inf = (this.#inflater ??= createInflateRaw({ windowBits: peerBits }));
+    this.#inflateBusy = true;
+    const chunks: Buffer[] = [];
+    let total = this.#messageLength;
+    let finished = false;
+    const finish = (err: ProtocolError | null) => {
+      if (finished) return;
+      finished = true;
+      this.#inflateBusy = false;
+      inf.off("data", onData);
+      inf.off("error", onError);
+      if (this.#closed) {
+        this.#dropInflater();
+        done(null, null);
+        return;
+      }
+      if (err !== null) {
+        // The context is unusable (or the message is refused): drop it and what was inflated.
+        this.#dropInflater();
+        this.#messageLength = 0;
+        done(err, null);
+        return;
+      }
+      if (fin) {
+        this.#messageLength = 0;
+        // RFC 7692 §7.1.1.2/§7.1.1.1: without context takeover the peer starts every message with an empty
+        // window, so the context is released now and created again for the next message.
+        const peerResets = this.isServer ? this.params.clientNoContextTakeover : this.params.serverNoContextTakeover;
+        if (peerResets) this.#dropInflater();
+      } else {
+        this.#messageLength = total;
+      }
+      done(null, chunks);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      // Checked while inflating: the message stops at the first chunk that takes it past maxPayload.
+      if (total > this.maxPayload) {
+        finish(new ProtocolError(`inflated message exceeds maxPayload (${this.maxPayload} bytes)`, CloseCode.MessageTooBig, "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onError = (err: Error) => {
+      finish(new ProtocolError(`invalid compressed data: ${err.message}`, CloseCode.InvalidPayload, "WS_ERR_INFLATE_FAILED"));
+    };
+    inf.on("data", onData);
+    inf.on("error", onError);
+    inf.write(payload);
+    // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message"
+    // before decompressing it.
+    if (fin) inf.write(DEFLATE_TAIL);
+    inf.flush(zc.Z_SYNC_FLUSH, () => finish(null));
+  }
+
+  #dropInflater(): void {
+    const inf = this.#inflater;
+    if (inf === null) return;
+    this.#inflater = null;
+    inf.removeAllListeners("data");
+    inf.on("error", noop);
+    inf.close();
+  }
+
+  // ---- sending ----
+
+  /** Whether a message of `length` bytes is compressed (at or above the threshold). */
+  shouldCompress(length: number): boolean {
+    return length >= this.threshold;
+  }
+
+  /**
+   * Compresses one whole message (RFC 7692 §7.2.1) and calls back with the payload to send with RSV1 set:
+   * the deflate output with its 0x00 0x00 0xff 0xff tail removed. Calls back with null after release().
+   */
+  compress(data: Uint8Array, callback: (err: Error | null, payload: Buffer | null) => void): void {
+    this.#limiter.run((release) => {
+      if (this.#closed) {
+        release();
+        callback(null, null);
+        return;
+      }
+      const def = (this.#deflater ??= createDeflateRaw({
+        windowBits: this.ownWindowBits,
+        level: this.#codec.level,
+        memLevel: this.#codec.memLevel,
+      }));
+      this.#deflateBusy = true;
+      deflateMessage(def, data, (err, out) => {
+        this.#deflateBusy = false;
+        if (err !== null || this.ownNoContextTakeover || this.#closed) this.#dropDeflater();
+        release();
+        callback(err, out);
+      });
+    });
+  }
+
+  #dropDeflater(): void {
+    const def = this.#deflater;
+    if (def === null) return;
+    this.#deflater = null;
+    def.on("error", noop);
+    def.close();
+  }
+
+  /** Frees the zlib contexts; later operations do nothing. Called when the connection closes. */
+  release(): void {
+    this.#closed = true;
+    // A context zlib is still working on is closed when that operation ends (its limiter slot is released then).
+    if (!this.#inflateBusy) this.#dropInflater();
+    if (!this.#deflateBusy) this.#dropDeflater();
+  }
+}
+
+/**
+ * Runs one message through a raw deflate stream with a sync flush and returns the bytes to send: the output
+ * without its 0x00 0x00 0xff 0xff tail (RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from
+ * the tail end").
+ */
+export function deflateMessage(def: DeflateRaw, data: Uint8Array, callback: (err: Error | null, payload: Buffer | null) => void): void {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let finished = false;
+  const onData = (c: Buffer) => {
+    chunks.push(c);
+    length += c.length;
+  };
+  const onError = (err: Error) => finish(err);
+  const finish = (err: Error | null) => {
+    if (finished) return;
+    finished = true;
+    def.off("data", onData);
+    def.off("error", onError);
+    if (err !== null) {
+      callback(err, null);
+      return;
+    }
+    let out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+    // A sync flush always ends with an empty stored block, whose last 4 octets are the tail.
+    if (out.length >= 4 && out[out.length - 4] === 0 && out[out.length - 3] === 0 && out[out.length - 2] === 0xff && out[out.length - 1] === 0xff) {
+      out = out.subarray(0, out.length - 4);
+    }
+    callback(null, out);
+  };
+  def.on("data", onData);
+  def.on("error", onError);
+  if (data.length > 0) def.write(data);
+  def.flush(zc.Z_SYNC_FLUSH, () => finish(null));
+}
+
+function noop(): void {}

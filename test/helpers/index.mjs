@@ -1,0 +1,86 @@
+/**
+ * Small shared test helpers: start a server on 127.0.0.1:0, bound waits, deterministic payloads.
+ * Keep this file small; tests in every area may import it.
+ */
+import { createHash } from "node:crypto";
+import { WebSocketServer } from "../../dist/index.js";
+
+/**
+ * Rejects with an Error naming `label` if `promise` has not settled within `ms` milliseconds.
+ * The timer is cleared when the promise settles, so it never keeps the process alive.
+ */
+export function withTimeout(promise, ms, label = "operation") {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+/** Starts a standalone WebSocketServer on 127.0.0.1 and an ephemeral port; resolves once it listens. */
+export async function startServer(options = {}) {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...options });
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      wss.once("listening", resolve);
+      wss.once("error", reject);
+    }),
+    5000,
+    "server listen",
+  );
+  return wss;
+}
+
+/**
+ * Resolves with the next `type` event from an EventTarget or EventEmitter (the first argument for an emitter),
+ * or rejects after `ms` milliseconds.
+ */
+export function nextEvent(target, type, ms = 5000) {
+  return withTimeout(
+    new Promise((resolve) => {
+      if (typeof target.addEventListener === "function") target.addEventListener(type, resolve, { once: true });
+      else target.once(type, resolve);
+    }),
+    ms,
+    `waiting for '${type}'`,
+  );
+}
+
+/** Hex SHA-256 of a string (as UTF-8) or of bytes. */
+export function sha256(data) {
+  return createHash("sha256").update(typeof data === "string" ? Buffer.from(data, "utf8") : data).digest("hex");
+}
+
+/**
+ * A text payload of exactly `n` UTF-8 bytes, mixing 1-, 2-, 3- and 4-byte code points.
+ * test/interop/py/payloads.py builds the same strings.
+ */
+export function textPayload(n) {
+  return "aé✓😀".repeat(Math.floor(n / 10)) + "x".repeat(n % 10);
+}
+
+/** `n` pseudo-random bytes (SHAKE-256 of "wshub-<n>"), identical to payloads.py's binary_payload(n). */
+export function binaryPayload(n) {
+  if (n === 0) return Buffer.alloc(0);
+  return createHash("shake256", { outputLength: n }).update(`wshub-${n}`).digest();
+}
+
+/**
+ * Queues the `message` events of a WebSocket (ours or `ws`) so a test can await them in order:
+ * `const inbox = messageQueue(ws); const data = await inbox.next();`.
+ */
+export function messageQueue(ws, ms = 20_000) {
+  const queued = [];
+  const waiting = [];
+  const push = (data) => (waiting.length > 0 ? waiting.shift()(data) : queued.push(data));
+  ws.addEventListener("message", (ev) => push(ev.data));
+  return {
+    next() {
+      if (queued.length > 0) return Promise.resolve(queued.shift());
+      return withTimeout(new Promise((resolve) => waiting.push(resolve)), ms, "waiting for a message");
+    },
+    get pending() {
+      return queued.length;
+    },
+  };
+}

@@ -1,0 +1,105 @@
+// RFC 6455 §5.2/§5.4: the parser accepts any chunking. A multi-frame input fed whole, split in two at every
+// index, and one byte at a time gives the identical event list.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Connection } from "../../dist/protocol/index.js";
+import { c, closePayload, hex } from "./wire.mjs";
+
+function run(isServer, chunks) {
+  const events = [];
+  const conn = new Connection(
+    {
+      onWrite: (d) => events.push(["write", hex(d)]),
+      onMessage: (d, isBinary) => events.push(["message", isBinary, hex(d)]),
+      onPing: (d) => events.push(["ping", hex(d)]),
+      onPong: (d) => events.push(["pong", hex(d)]),
+      onCloseFrame: (code, reason) => events.push(["closeFrame", code, reason]),
+      onCloseTransport: () => events.push(["closeTransport"]),
+      onProtocolError: (err) => events.push(["error", err.closeCode, err.code]),
+    },
+    { isServer },
+  );
+  for (const chunk of chunks) conn.receiveData(Buffer.from(chunk)); // a copy: the server unmasks in place
+  return events;
+}
+
+const kosme = Buffer.from("κόσμε 😀", "utf8");
+const bin = Buffer.alloc(300, 0xa5);
+const INPUT = Buffer.concat([
+  c(0x1, "Hello"),
+  // A fragmented text message with a code point split across fragments and control frames between them.
+  c(0x1, kosme.subarray(0, 3), { fin: false }),
+  c(0x9, "p1"),
+  c(0x0, kosme.subarray(3, 11), { fin: false }),
+  c(0xa, "unsolicited"),
+  c(0x0, Buffer.alloc(0), { fin: false }),
+  c(0x0, kosme.subarray(11), { fin: true }),
+  c(0x2, bin), // 16-bit length
+  c(0x2, Buffer.alloc(0)),
+  c(0x9, Buffer.alloc(0)),
+  c(0x8, closePayload(1000, "bye")),
+  c(0x1, "after close: ignored"),
+]);
+
+const EXPECTED = [
+  ["message", false, hex(Buffer.from("Hello"))],
+  ["write", "8a027031"],
+  ["ping", hex(Buffer.from("p1"))],
+  ["pong", hex(Buffer.from("unsolicited"))],
+  ["message", false, hex(kosme)],
+  ["message", true, hex(bin)],
+  ["message", true, ""],
+  ["write", "8a00"],
+  ["ping", ""],
+  ["write", "880503e8627965"],
+  ["closeFrame", 1000, "bye"],
+  ["closeTransport"],
+];
+
+// A second input that ends in a protocol error (invalid UTF-8 in a later fragment), so error paths are split too.
+const FAILING = Buffer.concat([
+  c(0x2, "ok"),
+  c(0x1, kosme.subarray(0, 5), { fin: false }),
+  c(0x9, "x"),
+  c(0x0, Buffer.from([0xce, 0xff]), { fin: true }),
+  c(0x1, "never seen"),
+]);
+const FAILING_EXPECTED = [
+  ["message", true, hex(Buffer.from("ok"))],
+  ["write", "8a0178"],
+  ["ping", hex(Buffer.from("x"))],
+  ["write", "880203ef"],
+  ["error", 1007, "WS_ERR_INVALID_UTF8"],
+  ["closeTransport"],
+];
+
+describe("RFC 6455 §5.2 framing: every split point gives the same events", () => {
+  for (const [name, input, expected] of [
+    ["messages, fragments, interleaved pings and a close", INPUT, EXPECTED],
+    ["an input ending in a 1007 failure", FAILING, FAILING_EXPECTED],
+  ]) {
+    it(`${name}: whole input`, () => {
+      assert.deepEqual(run(true, [input]), expected);
+    });
+    it(`${name}: split in two at every index (${input.length + 1} ways)`, () => {
+      for (let i = 0; i <= input.length; i++) {
+        const events = run(true, [input.subarray(0, i), input.subarray(i)]);
+        assert.deepEqual(events, expected, `split at ${i}`);
+      }
+    });
+    it(`${name}: one byte at a time`, () => {
+      const chunks = [];
+      for (let i = 0; i < input.length; i++) chunks.push(input.subarray(i, i + 1));
+      assert.deepEqual(run(true, chunks), expected);
+    });
+    it(`${name}: split in three at every pair of indices in the first 80 bytes`, () => {
+      const n = Math.min(80, input.length);
+      for (let i = 0; i <= n; i++) {
+        for (let j = i; j <= n; j++) {
+          const events = run(true, [input.subarray(0, i), input.subarray(i, j), input.subarray(j)]);
+          assert.deepEqual(events, expected, `split at ${i}, ${j}`);
+        }
+      }
+    });
+  }
+});
