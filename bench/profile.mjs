@@ -5,7 +5,9 @@
  * with the most self time, mapped back to src/ through the source maps in dist/.
  *
  *   node bench/profile.mjs [scenario] [--server wshub|ws|raw] [--seconds 8] [--top 25]
- *   scenarios: echo-32-16 (default), echo-32-128, echo-64k, echo-1m, bcast-1k, bcast-10k
+ *   scenarios: echo-32-16 (default), echo-32-128, echo-64k, echo-1m, echo-deflate, bcast-1k, bcast-10k,
+ *   idle-10k (the handshakes of 10,000 connections)
+ *   (echo-deflate uses the payload file that bench/run.mjs writes: run `npm run bench -- --only echo-deflate` once first)
  *
  * The .cpuprofile file is kept in bench/.build/profiles/ (open it in Chrome DevTools).
  */
@@ -19,6 +21,8 @@ const LG = {
   "echo-32-128": ["echo", "--conns", "100", "--inflight", "128", "--size", "32"],
   "echo-64k": ["echo", "--conns", "16", "--inflight", "4", "--size", "65536", "--binary"],
   "echo-1m": ["echo", "--conns", "4", "--inflight", "2", "--size", "1048576", "--binary"],
+  "echo-deflate": ["echo", "--conns", "100", "--inflight", "8", "--extensions", "permessage-deflate; client_no_context_takeover; server_no_context_takeover", "--rsv1", "--payload-file", path.join(BUILD_DIR, "deflate-2k.bin")],
+  "idle-10k": ["idle", "--conns", "10000", "--concurrency", "256", "--hold", "300"],
   "bcast-1k": ["bcast", "--conns", "1000", "--inflight", "32", "--size", "32"],
   "bcast-10k": ["bcast", "--conns", "10000", "--inflight", "8", "--size", "32"],
 };
@@ -107,13 +111,19 @@ buildLoadgen();
 const dir = path.join(BUILD_DIR, "profiles");
 mkdirSync(dir, { recursive: true });
 const before = new Set(readdirSync(dir));
-const child = spawnPinned(SERVER_CORE, process.execPath, ["--cpu-prof", "--cpu-prof-dir", dir, SERVERS[server], "--mode", LG[scenario][0]],
+const mode = LG[scenario][0] === "idle" ? "echo" : LG[scenario][0];
+const child = spawnPinned(SERVER_CORE, process.execPath, ["--cpu-prof", "--cpu-prof-dir", dir, SERVERS[server], "--mode", mode, ...(scenario === "echo-deflate" ? ["--deflate"] : [])],
   { env: server === "ws" ? { WS_NO_BUFFER_UTIL: "1" } : {} });
 const lines = new JsonLines(child, `${server} server`);
 const { port } = await lines.next((m) => m.port !== undefined, 15_000);
 const lg = spawnPinned(LOAD_CORE, LOADGEN, [...LG[scenario], "--port", String(port), "--warmup", "1", "--duration", String(seconds)]);
 const lgLines = new JsonLines(lg, "loadgen");
+if (LG[scenario][0] === "idle") {
+  await lgLines.next((m) => m.event === "connected", 120_000);
+  lg.stdin.write("done\n");
+}
 const res = await lgLines.next((m) => m.event === "result", 120_000 + seconds * 1000);
+if (res.mode === "idle") res.rate = res.handshake.rate;
 await stop(lg);
 await stop(child, 15_000);
 const file = readdirSync(dir).filter((f) => !before.has(f) && f.endsWith(".cpuprofile")).map((f) => path.join(dir, f))
@@ -132,7 +142,7 @@ for (let i = 0; i < prof.samples.length; i++) {
   self.set(key, (self.get(key) ?? 0) + dt);
   total += dt;
 }
-console.log(`${server} under ${scenario}: ${Math.round(res.rate)} ${res.mode === "bcast" ? "deliveries" : "messages"}/s while profiling; profile ${path.relative(ROOT, file)}`);
+console.log(`${server} under ${scenario}: ${Math.round(res.rate)} ${res.mode === "bcast" ? "deliveries" : res.mode === "idle" ? "handshakes" : "messages"}/s while profiling; profile ${path.relative(ROOT, file)}`);
 console.log(`self time of ${(total / 1e6).toFixed(2)} s of samples:`);
 const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
 for (const [key, t] of rows) {

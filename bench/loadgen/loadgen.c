@@ -7,6 +7,7 @@
  *          done once every subscriber has it); counts deliveries per second at subscribers.
  *   idle   opens N connections, reports handshakes per second, then holds them until stdin
  *          closes (or --hold seconds pass).
+ *   reflect  a minimal C server (echo, or --mode bcast) to measure this program's own capacity.
  *
  * Output (stdout, one JSON object per line)
  *   {"event":"connected",...}      every handshake is done
@@ -67,7 +68,11 @@ static struct {
   int concurrency;
   double hold;
   double timeout;
-} opt = {MODE_ECHO, "127.0.0.1", 0, "/", 100, 16, 32, 0, 1.0, 3.0, 256, 120.0, 60.0};
+  const char *extensions;   /* Sec-WebSocket-Extensions offered, or NULL */
+  const char *payload_file; /* pre-built payload (e.g. already deflated), sent with RSV1 when --rsv1 */
+  int rsv1;
+} opt = {MODE_ECHO, "127.0.0.1", 0, "/", 100, 16, 32, 0, 1.0, 3.0, 256, 120.0, 60.0, NULL, NULL, 0};
+static uint8_t *file_payload;
 
 static conn_t *conns;
 static int nconns;        /* total sockets: subscribers/echo connections plus the publisher */
@@ -109,8 +114,10 @@ static void die(const char *what) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen echo|bcast|idle --port P [--host H] [--path /] [--conns N] [--inflight K]\n"
-          "       [--size BYTES] [--binary] [--warmup S] [--duration S] [--concurrency C] [--hold S] [--timeout S]\n");
+          "usage: loadgen reflect [--mode echo|bcast] [--port 0]\n"
+          "       loadgen echo|bcast|idle --port P [--host H] [--path /] [--conns N] [--inflight K]\n"
+          "       [--size BYTES] [--binary] [--warmup S] [--duration S] [--concurrency C] [--hold S] [--timeout S]\n"
+          "       [--extensions 'permessage-deflate; ...'] [--payload-file FILE --rsv1]\n");
   exit(2);
 }
 
@@ -122,7 +129,7 @@ static void build_frame(void) {
   frames = malloc(frame_len * copies);
   if (!frames) die("malloc");
   uint8_t *f = frames;
-  f[0] = 0x80 | (opt.binary ? 0x2 : 0x1);
+  f[0] = 0x80 | (opt.rsv1 ? 0x40 : 0) | (opt.binary ? 0x2 : 0x1);
   size_t p = 2;
   if (opt.size < 126) {
     f[1] = 0x80 | (uint8_t)opt.size;
@@ -141,7 +148,9 @@ static void build_frame(void) {
   uint32_t x = 2463534242u;
   for (size_t i = 0; i < opt.size; i++) {
     uint8_t b;
-    if (opt.binary) {
+    if (file_payload) {
+      b = file_payload[i];
+    } else if (opt.binary) {
       x ^= x << 13; x ^= x >> 17; x ^= x << 5;
       b = (uint8_t)x;
     } else {
@@ -291,6 +300,12 @@ static ssize_t read_head(conn_t *c, const uint8_t *b, size_t n) {
     c->head[c->hlen++] = (char)b[i++];
     if (c->hlen >= 4 && memcmp(c->head + c->hlen - 4, "\r\n\r\n", 4) == 0) {
       if (c->hlen < 12 || memcmp(c->head, "HTTP/1.1 101", 12) != 0) return -1;
+      c->head[c->hlen - 1] = 0;
+      if (opt.rsv1 && !strcasestr(c->head, "permessage-deflate")) {
+        printf("{\"event\":\"error\",\"message\":\"the server declined permessage-deflate\"}\n");
+        fflush(stdout);
+        exit(1);
+      }
       on_open(c);
       return (ssize_t)i;
     }
@@ -303,12 +318,268 @@ static void print_cpu(double u0, double s0, double u1, double s1, double secs) {
          secs > 0 ? ((u1 - u0) + (s1 - s0)) / secs : 0.0);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * reflect: a minimal C WebSocket server used only to measure the load generator's own capacity
+ * (how fast it can go when the server costs next to nothing). It answers the upgrade with a fixed
+ * 101 (the load generator does not check Sec-WebSocket-Accept), unmasks, and echoes each frame
+ * (--bcast: frames every message of a read once and appends it to every connection). Control:
+ * prints {"port":N}; stdin "gc" answers {"gc":false,...}; "exit" or EOF ends it.
+ */
+typedef struct {
+  int open;
+  int hlen;
+  char head[2048];
+  uint8_t *in, *out;
+  size_t inlen, incap, outlen, outcap, outoff;
+  int want_out;
+} rconn_t;
+
+static rconn_t **rconns;
+static int rcap;
+
+static void rgrow(uint8_t **b, size_t *cap, size_t need) {
+  if (need <= *cap) return;
+  size_t c = *cap ? *cap : 4096;
+  while (c < need) c *= 2;
+  *b = realloc(*b, c);
+  if (!*b) die("realloc");
+  *cap = c;
+}
+
+static void rclose(int fd) {
+  rconn_t *r = rconns[fd];
+  if (!r) return;
+  epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+  close(fd);
+  free(r->in);
+  free(r->out);
+  free(r);
+  rconns[fd] = NULL;
+}
+
+static void rflush(int fd) {
+  rconn_t *r = rconns[fd];
+  while (r->outoff < r->outlen) {
+    ssize_t w = write(fd, r->out + r->outoff, r->outlen - r->outoff);
+    if (w < 0) {
+      if (errno == EAGAIN) break;
+      if (errno == EINTR) continue;
+      rclose(fd);
+      return;
+    }
+    r->outoff += (size_t)w;
+  }
+  if (r->outoff == r->outlen) r->outoff = r->outlen = 0;
+  int out = r->outlen > 0;
+  if (out != r->want_out) {
+    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.u32 = (uint32_t)fd};
+    epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+    r->want_out = out;
+  }
+}
+
+static void rappend(rconn_t *r, const uint8_t *b, size_t n) {
+  rgrow(&r->out, &r->outcap, r->outlen + n);
+  memcpy(r->out + r->outlen, b, n);
+  r->outlen += n;
+}
+
+static int reflect_main(int bcast) {
+  static const char resp[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rcap = (int)(rl.rlim_cur > 1048576 ? 1048576 : rl.rlim_cur);
+  rconns = calloc((size_t)rcap, sizeof *rconns);
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(opt.port)};
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(lfd, 4096) < 0) die("bind/listen");
+  socklen_t alen = sizeof addr;
+  getsockname(lfd, (struct sockaddr *)&addr, &alen);
+  epfd = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX - 1};
+  epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+  ev.data.u32 = UINT32_MAX;
+  epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &ev);
+  printf("{\"port\":%d}\n", ntohs(addr.sin_port));
+  fflush(stdout);
+  uint8_t *batch = NULL;
+  size_t batchlen = 0, batchcap = 0;
+  size_t buflen = 1 << 20;
+  uint8_t *buf = malloc(buflen);
+  struct epoll_event evs[512];
+  char line[256];
+  size_t linelen = 0;
+  for (;;) {
+    int n = epoll_wait(epfd, evs, 512, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die("epoll_wait");
+    }
+    for (int e = 0; e < n; e++) {
+      uint32_t id = evs[e].data.u32;
+      if (id == UINT32_MAX) {
+        ssize_t r = read(0, line + linelen, sizeof line - 1 - linelen);
+        if (r <= 0) return 0;
+        linelen += (size_t)r;
+        line[linelen] = 0;
+        char *nl;
+        while ((nl = strchr(line, '\n')) != NULL) {
+          *nl = 0;
+          if (!strcmp(line, "exit")) return 0;
+          if (!strcmp(line, "gc")) printf("{\"gc\":false,\"heapUsed\":0,\"external\":0,\"arrayBuffers\":0}\n");
+          fflush(stdout);
+          size_t rest = linelen - (size_t)(nl + 1 - line);
+          memmove(line, nl + 1, rest + 1);
+          linelen = rest;
+        }
+        if (linelen >= sizeof line - 1) linelen = 0;
+        continue;
+      }
+      if (id == UINT32_MAX - 1) {
+        for (;;) {
+          int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (fd < 0) break;
+          if (fd >= rcap) {
+            close(fd);
+            continue;
+          }
+          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          rconns[fd] = calloc(1, sizeof(rconn_t));
+          struct epoll_event cev = {.events = EPOLLIN, .data.u32 = (uint32_t)fd};
+          epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &cev);
+        }
+        continue;
+      }
+      int fd = (int)id;
+      rconn_t *r = rconns[fd];
+      if (!r) continue;
+      if (evs[e].events & EPOLLOUT) {
+        rflush(fd);
+        if (!rconns[fd]) continue;
+      }
+      if (!(evs[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
+      ssize_t got = read(fd, buf, buflen);
+      if (got <= 0) {
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        rclose(fd);
+        continue;
+      }
+      size_t i = 0;
+      if (!r->open) {
+        while (i < (size_t)got && !r->open) {
+          if (r->hlen >= (int)sizeof r->head) {
+            rclose(fd);
+            break;
+          }
+          r->head[r->hlen++] = (char)buf[i++];
+          if (r->hlen >= 4 && memcmp(r->head + r->hlen - 4, "\r\n\r\n", 4) == 0) {
+            r->open = 1;
+            rappend(r, (const uint8_t *)resp, sizeof resp - 1);
+          }
+        }
+        if (!rconns[fd]) continue;
+      }
+      rgrow(&r->in, &r->incap, r->inlen + ((size_t)got - i));
+      memcpy(r->in + r->inlen, buf + i, (size_t)got - i);
+      r->inlen += (size_t)got - i;
+      size_t p = 0;
+      while (r->inlen - p >= 2) {
+        uint8_t *h = r->in + p;
+        uint64_t len = h[1] & 0x7f;
+        size_t hl = 2;
+        if (len == 126) hl = 4;
+        else if (len == 127) hl = 10;
+        int masked = h[1] & 0x80;
+        if (masked) hl += 4;
+        if (r->inlen - p < hl) break;
+        if (len == 126) len = ((uint64_t)h[2] << 8) | h[3];
+        else if (len == 127) {
+          len = 0;
+          for (int k = 0; k < 8; k++) len = (len << 8) | h[2 + k];
+        }
+        if (r->inlen - p < hl + len) break;
+        uint8_t *pl = h + hl;
+        if (masked) {
+          const uint8_t *key = pl - 4;
+          uint32_t k32;
+          memcpy(&k32, key, 4);
+          uint64_t k64 = ((uint64_t)k32 << 32) | k32, w;
+          uint64_t k = 0;
+          for (; k + 8 <= len; k += 8) {
+            memcpy(&w, pl + k, 8);
+            w ^= k64;
+            memcpy(pl + k, &w, 8);
+          }
+          for (; k < len; k++) pl[k] ^= key[k & 3];
+        }
+        uint8_t oh[10];
+        size_t ohl = 2;
+        oh[0] = h[0];
+        if (len < 126) oh[1] = (uint8_t)len;
+        else if (len < 65536) {
+          oh[1] = 126;
+          oh[2] = (uint8_t)(len >> 8);
+          oh[3] = (uint8_t)len;
+          ohl = 4;
+        } else {
+          oh[1] = 127;
+          for (int k = 0; k < 8; k++) oh[2 + k] = (uint8_t)(len >> (56 - 8 * k));
+          ohl = 10;
+        }
+        if ((h[0] & 0x0f) == 0x8) {
+          rclose(fd);
+          r = NULL;
+          break;
+        }
+        if (bcast) {
+          rgrow(&batch, &batchcap, batchlen + ohl + len);
+          memcpy(batch + batchlen, oh, ohl);
+          memcpy(batch + batchlen + ohl, pl, len);
+          batchlen += ohl + len;
+        } else {
+          rappend(r, oh, ohl);
+          rappend(r, pl, len);
+        }
+        p += hl + len;
+      }
+      if (!r) continue;
+      memmove(r->in, r->in + p, r->inlen - p);
+      r->inlen -= p;
+      if (bcast && batchlen > 0) {
+        for (int c = 0; c < rcap; c++) {
+          if (!rconns[c] || !rconns[c]->open) continue;
+          rappend(rconns[c], batch, batchlen);
+          rflush(c);
+        }
+        batchlen = 0;
+      } else if (rconns[fd]) {
+        rflush(fd);
+      }
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) usage();
   if (!strcmp(argv[1], "echo")) opt.mode = MODE_ECHO;
   else if (!strcmp(argv[1], "bcast")) opt.mode = MODE_BCAST;
   else if (!strcmp(argv[1], "idle")) opt.mode = MODE_IDLE;
-  else usage();
+  else if (!strcmp(argv[1], "reflect")) {
+    int bc = 0;
+    for (int i = 2; i < argc; i++) {
+      if (!strcmp(argv[i], "--bcast") || (!strcmp(argv[i], "--mode") && i + 1 < argc && !strcmp(argv[i + 1], "bcast"))) bc = 1;
+      if (!strcmp(argv[i], "--port") && i + 1 < argc) opt.port = atoi(argv[i + 1]);
+    }
+    return reflect_main(bc);
+  } else usage();
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -324,6 +595,9 @@ int main(int argc, char **argv) {
     else if (ARG("--concurrency")) opt.concurrency = atoi(v);
     else if (ARG("--hold")) opt.hold = atof(v);
     else if (ARG("--timeout")) opt.timeout = atof(v);
+    else if (ARG("--extensions")) opt.extensions = v;
+    else if (ARG("--payload-file")) opt.payload_file = v;
+    else if (!strcmp(a, "--rsv1")) opt.rsv1 = 1;
     else if (!strcmp(a, "--binary")) opt.binary = 1;
     else usage();
 #undef ARG
@@ -344,16 +618,29 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (opt.payload_file) {
+    FILE *pf = fopen(opt.payload_file, "rb");
+    if (!pf) die("payload file");
+    fseek(pf, 0, SEEK_END);
+    long n = ftell(pf);
+    fseek(pf, 0, SEEK_SET);
+    file_payload = malloc(n > 0 ? (size_t)n : 1);
+    if (!file_payload || fread(file_payload, 1, (size_t)n, pf) != (size_t)n) die("payload file read");
+    fclose(pf);
+    opt.size = (size_t)n;
+  }
   build_frame();
   rbuf_len = opt.size > 256 * 1024 ? 1024 * 1024 : 256 * 1024;
   rbuf = malloc(rbuf_len);
   conns = calloc(nconns, sizeof *conns);
   if (!rbuf || !conns) die("malloc");
   if (opt.mode == MODE_BCAST) conns[nconns - 1].publisher = 1;
+  char ext[300] = "";
+  if (opt.extensions) snprintf(ext, sizeof ext, "Sec-WebSocket-Extensions: %s\r\n", opt.extensions);
   request_len = (size_t)snprintf(request, sizeof request,
                                  "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                                 opt.path, opt.host, opt.port);
+                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+                                 opt.path, opt.host, opt.port, ext);
 
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(opt.port)};
   if (inet_pton(AF_INET, opt.host, &addr.sin_addr) != 1) usage();

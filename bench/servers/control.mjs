@@ -1,7 +1,7 @@
 /**
  * The control channel every benchmark server shares with bench/run.mjs:
  * - it prints one JSON line {"port": N} on stdout once it listens;
- * - stdin lines: "gc" runs a full collection (needs --expose-gc) and answers {"gc":true};
+ * - stdin lines: "gc" runs a full collection (needs --expose-gc) and answers {"gc":true, heapUsed, external, ...};
  *   "exit" (or stdin closing) ends the process, so --cpu-prof profiles are written.
  */
 import { createInterface } from "node:readline";
@@ -37,7 +37,8 @@ export function ready(port, onExit = () => {}) {
         globalThis.gc();
         globalThis.gc();
       }
-      process.stdout.write(JSON.stringify({ gc: typeof globalThis.gc === "function" }) + "\n");
+      const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+      process.stdout.write(JSON.stringify({ gc: typeof globalThis.gc === "function", heapUsed, external, arrayBuffers }) + "\n");
     } else if (cmd === "exit") exit();
   });
   rl.on("close", exit);

@@ -2,14 +2,15 @@
  * The `ws` baseline. Plain ws when started with WS_NO_BUFFER_UTIL=1 (bench/run.mjs does that);
  * ws loads its native `bufferutil` addon by itself when the variable is unset.
  *
- *   node ws.mjs --mode echo|bcast [--port 0]
+ *   node ws.mjs --mode echo|bcast [--port 0] [--deflate]
+ * --deflate accepts permessage-deflate (ws leaves it off on servers by default).
  */
 import { WebSocketServer } from "ws";
 import { parseArgs, ready } from "./control.mjs";
 
 const args = parseArgs();
 const mode = args.mode ?? "echo";
-const wss = new WebSocketServer({ port: Number(args.port ?? 0), host: "127.0.0.1", backlog: 4096 });
+const wss = new WebSocketServer({ port: Number(args.port ?? 0), host: "127.0.0.1", backlog: 4096, perMessageDeflate: args.deflate === true });
 
 wss.on("connection", (ws) => {
   if (mode === "echo") {

@@ -3,7 +3,9 @@
  * Echo: ws.onmessage = (e) => ws.send(e.data). Broadcast: the Hub (hub.broadcast) when dist/
  * has one, otherwise a loop over wss.clients (the line printed on stderr says which).
  *
- *   node wshub.mjs --mode echo|bcast [--port 0] [--binary-type nodebuffer|arraybuffer|blob]
+ *   node wshub.mjs --mode echo|bcast [--port 0] [--binary-type nodebuffer|arraybuffer|blob] [--deflate]
+ * --deflate passes perMessageDeflate: true (otherwise wshub's default applies; the load generator only
+ * offers the extension in the compressed scenario).
  */
 import { WebSocketServer } from "../../dist/index.js";
 import * as wshub from "../../dist/index.js";
@@ -12,7 +14,9 @@ import { parseArgs, ready } from "./control.mjs";
 const args = parseArgs();
 const mode = args.mode ?? "echo";
 const binaryType = args["binary-type"];
-const wss = new WebSocketServer({ port: Number(args.port ?? 0), host: "127.0.0.1", backlog: 4096 });
+const options = { port: Number(args.port ?? 0), host: "127.0.0.1", backlog: 4096 };
+if (args.deflate === true) options.perMessageDeflate = true;
+const wss = new WebSocketServer(options);
 
 let Hub = wshub.Hub;
 if (Hub === undefined) {

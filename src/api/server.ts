@@ -117,9 +117,17 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) throw new TypeError("exactly one of the options port, server and noServer must be given");
     if (options.port !== undefined) {
-      const server = createServer({ maxHeaderSize: options.maxHeaderSize ?? SERVER_DEFAULTS.maxHeaderSize }, (req, res) => this.#plainRequest(req, res));
+      const server = createServer(
+        {
+          maxHeaderSize: options.maxHeaderSize ?? SERVER_DEFAULTS.maxHeaderSize,
+          // Node checks request timeouts on this period (30 s by default): keep it well under handshakeTimeout.
+          connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(this.options.handshakeTimeout / 4))),
+        },
+        (req, res) => this.#plainRequest(req, res),
+      );
       server.headersTimeout = this.options.handshakeTimeout;
       server.requestTimeout = this.options.handshakeTimeout;
+      server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.#clientError(err, socket));
       this.#server = server;
       this.#ownsServer = true;
       server.on("listening", () => this.emit("listening"));
@@ -177,6 +185,25 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     res.writeHead(err.status, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(body), Connection: "close", ...err.headers });
     res.end(body);
     this.emit("upgradeError", err, req);
+  }
+
+  /** A request head Node's parser refused (too large, malformed, too slow): answer with its status and a reason. */
+  #clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    let status = 400;
+    let reason = `malformed HTTP request: ${err.message}`;
+    if (err.code === "HPE_HEADER_OVERFLOW") {
+      status = 431;
+      reason = `request head larger than ${this.options.maxHeaderSize ?? SERVER_DEFAULTS.maxHeaderSize} bytes`;
+    } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      status = 408;
+      reason = `request head not received within ${this.options.handshakeTimeout} ms`;
+    }
+    if (socket.writable && !socket.destroyed && (socket as Socket & { _httpMessage?: unknown })._httpMessage == null) {
+      socket.end(buildErrorResponse(status, reason));
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else {
+      socket.destroy();
+    }
   }
 
   #refuse(socket: Socket, req: IncomingMessage, err: HandshakeError): void {

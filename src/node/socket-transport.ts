@@ -187,6 +187,12 @@ export class SocketTransport implements ConnectionHandler {
     this.listener.onCloseFrame(code, reason);
   }
 
+  onCloseEcho(echo: () => void): void {
+    // Messages still being compressed were accepted before the peer's close arrived: they go out first.
+    if (this.deflate !== null && !this.deflate.idle) this.deflate.closeWhenIdle(echo);
+    else echo();
+  }
+
   onProtocolError(err: ProtocolError): void {
     this.listener.onError(err);
   }
@@ -265,7 +271,12 @@ export class SocketTransport implements ConnectionHandler {
   }
 
   private onSocketEnd(): void {
-    // The peer closed its side of TCP. Whatever the state, this side is done too.
+    // The peer closed its side of TCP. Frames it sent before its FIN still count: while an inflation holds the
+    // parser, wait for it (and the frames buffered behind it). Then this side is done too.
+    if (this.conn.isInflating) {
+      this.conn.whenInputIdle(() => this.onSocketEnd());
+      return;
+    }
     this.conn.transportClosed();
     this.endSocket();
   }

@@ -32,6 +32,12 @@ export interface ConnectionHandler {
   onCloseTransport(): void;
   /** The peer broke the protocol; a close frame with `err.closeCode` was sent and onCloseTransport follows. */
   onProtocolError(err: ProtocolError): void;
+  /**
+   * Optional: the peer's close frame arrived and this end must answer it. Call `echo` once the messages this end
+   * already accepted for sending are written (RFC 6455 §5.5.1: an endpoint may delay its close frame until its
+   * current message is sent). Without this method the close frame is echoed at once.
+   */
+  onCloseEcho?(echo: () => void): void;
 }
 
 /**
@@ -89,6 +95,7 @@ export class Connection implements FrameSink {
   private accUsed = 0;
   private readonly utf8 = new Utf8Validator();
   private inflating = false;
+  private idleWaiters: (() => void)[] | null = null;
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
     this.handler = handler;
@@ -226,7 +233,10 @@ export class Connection implements FrameSink {
       this.inflating = false;
       // The connection failed while inflating: the result is dropped. (If only the transport closed, e.g. the
       // peer half-closed right after its last frame, the message did fully arrive and is still delivered.)
-      if (this.error !== null) return;
+      if (this.error !== null) {
+        this.notifyInputIdle();
+        return;
+      }
       try {
         if (err) throw err;
         const chunks = data!;
@@ -246,13 +256,36 @@ export class Connection implements FrameSink {
         }
       } catch (e) {
         this.handleError(e);
+        this.notifyInputIdle();
         return;
       }
       if (sync) syncResume = true;
-      else this.resumeParser();
+      else {
+        this.resumeParser();
+        this.notifyInputIdle();
+      }
     });
     sync = false;
     if (syncResume) this.resumeParser();
+  }
+
+  /**
+   * Calls `callback` once no inflation is under way, so every byte received so far has been processed (at once
+   * when idle). The driver uses it on the peer's TCP FIN: frames sent before the FIN still count.
+   */
+  whenInputIdle(callback: () => void): void {
+    if (!this.inflating) {
+      callback();
+      return;
+    }
+    (this.idleWaiters ??= []).push(callback);
+  }
+
+  private notifyInputIdle(): void {
+    if (this.inflating || this.idleWaiters === null) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = null;
+    for (const w of waiters) w();
   }
 
   private resumeParser(): void {
@@ -270,15 +303,26 @@ export class Connection implements FrameSink {
     this.closeReason = reason;
     if (this.closeInitiator === null) this.closeInitiator = "remote";
     this.parser.stop();
-    if (!this.closeSent) {
-      // RFC 6455 §5.5.1: if an endpoint receives a Close frame and did not previously send one, it MUST send
-      // a Close frame in response, typically echoing the status code it received. The reason is echoed too,
-      // so that both ends report the same code and reason.
-      this.writeClose(code === CloseCode.NoStatus ? undefined : code, payload.subarray(2));
+    if (this.closeSent) {
+      this.readyState = ReadyState.CLOSED;
+      this.handler.onCloseFrame(code, reason);
+      this.handler.onCloseTransport();
+      return;
     }
-    this.readyState = ReadyState.CLOSED;
+    // RFC 6455 §5.5.1: if an endpoint receives a Close frame and did not previously send one, it MUST send
+    // a Close frame in response, typically echoing the status code it received. The reason is echoed too,
+    // so that both ends report the same code and reason.
+    this.readyState = ReadyState.CLOSING;
+    const echoReason = payload.subarray(2);
+    const echo = () => {
+      if (this.readyState === ReadyState.CLOSED) return;
+      if (!this.closeSent) this.writeClose(code === CloseCode.NoStatus ? undefined : code, echoReason);
+      this.readyState = ReadyState.CLOSED;
+      this.handler.onCloseTransport();
+    };
     this.handler.onCloseFrame(code, reason);
-    this.handler.onCloseTransport();
+    if (this.handler.onCloseEcho !== undefined) this.handler.onCloseEcho(echo);
+    else echo();
   }
 
   private handleError(err: unknown): void {
@@ -321,7 +365,10 @@ export class Connection implements FrameSink {
     this.sendFrame(Opcode.Close, payload, true, false);
   }
 
-  /** True while data frames may still be sent (no close frame sent). */
+  /**
+   * True while data frames may still be sent: no close frame sent. Between a received close frame and the echo
+   * (see onCloseEcho) messages accepted earlier may still go out.
+   */
   get canSend(): boolean {
     return !this.closeSent && this.readyState !== ReadyState.CLOSED;
   }

@@ -305,6 +305,21 @@ describe("RFC 6455 §5 client receive rules", () => {
     assert.equal(frames[0].payload.toString(), "p");
   });
 
+  it("the 101, a message, a close and the server's FIN all at once: message and close code both arrive", { timeout: TIMEOUT * 2 }, async () => {
+    const srv = await rawServer(async (peer, req) => {
+      peer.socket.end(Buffer.concat([Buffer.from(accept101(req.key)), s(0x1, "hello"), s(0x8, closePayload(4001, "gone"))]));
+    });
+    try {
+      const ws = new WebSocket(srv.url, [], { closeTimeout: 1000 });
+      const { log, closed } = watch(ws);
+      const ev = await withTimeout(closed, TIMEOUT, "close event");
+      assert.deepEqual(log, [["open"], ["message", "hello"], ["close", 4001, "gone", true]]);
+      assert.equal(ev.wasClean, true);
+    } finally {
+      await srv.close();
+    }
+  });
+
   for (const [name, bytes, code, errCode] of [
     ["invalid UTF-8 in a text message", s(0x1, Buffer.from([0xce, 0xff])), 1007, "WS_ERR_INVALID_UTF8"],
     ["a reserved opcode", s(0x3, "x"), 1002, "WS_ERR_INVALID_OPCODE"],

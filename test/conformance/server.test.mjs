@@ -5,7 +5,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocketServer } from "../../dist/index.js";
 import { c, closePayload, frame, s } from "../protocol/wire.mjs";
-import { diffAt, openWebSocket } from "./raw-peer.mjs";
+import { deflateRawSync, constants as zlibConstants } from "node:zlib";
+import { connectRaw, diffAt, openWebSocket, splitHead } from "./raw-peer.mjs";
 
 const CASE_TIMEOUT = 8000;
 const MiB = 1024 * 1024;
@@ -433,6 +434,48 @@ describe("RFC 6455 §7.1.1-§7.1.2 server-initiated closing handshake (raw TCP c
       assert.equal(peer.received.toString("hex"), closeFrame(4000, "bye").toString("hex"));
     } finally {
       peer.destroy();
+    }
+  });
+});
+
+describe("RFC 6455 §7.1.1 a peer's TCP FIN does not discard frames it sent before (raw TCP client)", () => {
+  // With permessage-deflate negotiated, an inflation runs asynchronously while later frames wait in the parser.
+  // A client that sends a compressed message, its close and its FIN at once must still be heard in full.
+  it("compressed message + close + FIN in one write: the message arrives and the close is clean", { timeout: 15000 }, async () => {
+    const srv = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    const seen = [];
+    const done = new Promise((resolve) => {
+      srv.on("connection", (ws) => {
+        ws.onmessage = (e) => seen.push(["message", String(e.data).length]);
+        ws.onclose = (e) => {
+          seen.push(["close", e.code, e.wasClean]);
+          resolve();
+        };
+      });
+    });
+    await new Promise((resolve) => srv.once("listening", resolve));
+    const peer = await connectRaw(srv.address().port);
+    try {
+      peer.write(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+      );
+      await peer.waitFor(() => splitHead(peer.received) !== null, 5000, "the 101");
+      const head = splitHead(peer.received);
+      assert.equal(head.status, 101);
+      assert.match(head.headers["sec-websocket-extensions"] ?? "", /permessage-deflate/);
+      peer.received = Buffer.from(head.rest);
+      // RFC 7692 §7.2.1: compress, then drop the 00 00 FF FF tail of the sync flush.
+      const text = "hello ".repeat(20000);
+      const z = deflateRawSync(Buffer.from(text), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      peer.socket.end(Buffer.concat([c(0x1, z.subarray(0, z.length - 4), { rsv: 4 }), c(0x8, closePayload(1000))]));
+      await peer.waitFor(() => peer.closed, 5000, "the connection to close");
+      await Promise.race([done, delay(2000)]);
+      assert.deepEqual(seen, [["message", text.length], ["close", 1000, true]]);
+      assert.equal(peer.received.subarray(-4).toString("hex"), "880203e8", "the close is echoed");
+    } finally {
+      peer.destroy();
+      await srv.close({ timeout: 1000 });
     }
   });
 });

@@ -166,6 +166,15 @@ describe("RFC 6455 §5.6/§7: two in-memory endpoints", () => {
     assert.deepEqual(client.events, [["closeFrame", 1008, ""], ["closeTransport"]]);
   });
 
+  it("a protocol error while CLOSING fails the connection without a second close frame", () => {
+    const { server } = pair();
+    server.conn.close(1000);
+    server.conn.receiveData(Buffer.from([0x83, 0x80, 0, 0, 0, 0])); // reserved opcode 3
+    assert.deepEqual(server.events, [["error", 1002, "WS_ERR_INVALID_OPCODE"], ["closeTransport"]]);
+    assert.equal(server.sent.length, 1, "only the first close frame was sent");
+    assert.equal(server.conn.wasClean, false);
+  });
+
   it("autoPong: false leaves pings to the application", () => {
     const { server, client, pump } = pair({ autoPong: false });
     client.conn.ping(Buffer.from("p"));

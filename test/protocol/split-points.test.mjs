@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection } from "../../dist/protocol/index.js";
-import { c, closePayload, hex } from "./wire.mjs";
+import { c, closePayload, hex, parseFrames, s } from "./wire.mjs";
 
 function run(isServer, chunks) {
   const events = [];
@@ -72,6 +72,59 @@ const FAILING_EXPECTED = [
   ["error", 1007, "WS_ERR_INVALID_UTF8"],
   ["closeTransport"],
 ];
+
+// The same for a client: unmasked server frames, and the client's own writes are masked (compared unmasked).
+const SERVER_INPUT = Buffer.concat([
+  s(0x2, Buffer.alloc(70000, 1)), // 64-bit length
+  s(0x1, kosme.subarray(0, 1), { fin: false }),
+  s(0x9, "ping"),
+  s(0x0, kosme.subarray(1)),
+  s(0x8, closePayload(4000, "done")),
+]);
+
+function runClient(chunks) {
+  const events = [];
+  const conn = new Connection(
+    {
+      onWrite: (d) => {
+        const f = parseFrames(Buffer.from(d)).frames[0];
+        events.push(["write", f.masked, f.opcode, hex(f.payload)]);
+      },
+      onMessage: (d, isBinary) => events.push(["message", isBinary, d.length, hex(d.subarray(0, 16))]),
+      onPing: (d) => events.push(["ping", hex(d)]),
+      onPong: (d) => events.push(["pong", hex(d)]),
+      onCloseFrame: (code, reason) => events.push(["closeFrame", code, reason]),
+      onCloseTransport: () => events.push(["closeTransport"]),
+      onProtocolError: (err) => events.push(["error", err.closeCode, err.code]),
+    },
+    { isServer: false },
+  );
+  for (const chunk of chunks) conn.receiveData(Buffer.from(chunk));
+  return events;
+}
+
+describe("RFC 6455 §5.2 framing, client side: every split point gives the same events", () => {
+  const expected = [
+    ["message", true, 70000, "01".repeat(16)],
+    ["write", true, 0xa, hex(Buffer.from("ping"))],
+    ["ping", hex(Buffer.from("ping"))],
+    ["message", false, kosme.length, hex(kosme)],
+    ["write", true, 0x8, hex(closePayload(4000, "done"))],
+    ["closeFrame", 4000, "done"],
+    ["closeTransport"],
+  ];
+  it("whole, and split in two at every index of the headers and the tail (every 997th inside the 70000-byte payload)", () => {
+    assert.deepEqual(runClient([SERVER_INPUT]), expected);
+    for (let i = 0; i <= SERVER_INPUT.length; i += i < 20 || i > SERVER_INPUT.length - 80 ? 1 : 997) {
+      assert.deepEqual(runClient([SERVER_INPUT.subarray(0, i), SERVER_INPUT.subarray(i)]), expected, `split at ${i}`);
+    }
+  });
+  it("one byte at a time", () => {
+    const chunks = [];
+    for (let i = 0; i < SERVER_INPUT.length; i++) chunks.push(SERVER_INPUT.subarray(i, i + 1));
+    assert.deepEqual(runClient(chunks), expected);
+  });
+});
 
 describe("RFC 6455 §5.2 framing: every split point gives the same events", () => {
   for (const [name, input, expected] of [
