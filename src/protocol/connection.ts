@@ -314,15 +314,21 @@ export class Connection implements FrameSink {
     // so that both ends report the same code and reason.
     this.readyState = ReadyState.CLOSING;
     const echoReason = payload.subarray(2);
+    let reported = false;
+    let echoed = false;
     const echo = () => {
       if (this.readyState === ReadyState.CLOSED) return;
       if (!this.closeSent) this.writeClose(code === CloseCode.NoStatus ? undefined : code, echoReason);
       this.readyState = ReadyState.CLOSED;
-      this.handler.onCloseTransport();
+      echoed = true;
+      // When the echo was delayed, the close frame was reported already: the transport can close now.
+      if (reported) this.handler.onCloseTransport();
     };
-    this.handler.onCloseFrame(code, reason);
     if (this.handler.onCloseEcho !== undefined) this.handler.onCloseEcho(echo);
     else echo();
+    reported = true;
+    this.handler.onCloseFrame(code, reason);
+    if (echoed) this.handler.onCloseTransport();
   }
 
   private handleError(err: unknown): void {
