@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of wshub. On a fresh machine it first installs what the tests need:
-# Debian packages (python3-websockets, chromium, redis-server) and npm packages (npm ci).
+# Debian packages (python3-websockets, chromium, openssl) and npm packages (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 /usr/bin/python3 -c "import websockets" 2>/dev/null || need+=(python3-websockets)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing Debian packages: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
