@@ -23,8 +23,8 @@ const LG = {
   "echo-1m": ["echo", "--conns", "4", "--inflight", "2", "--size", "1048576", "--binary"],
   "echo-deflate": ["echo", "--conns", "100", "--inflight", "8", "--extensions", "permessage-deflate; client_no_context_takeover; server_no_context_takeover", "--rsv1", "--payload-file", path.join(BUILD_DIR, "deflate-2k.bin")],
   "idle-10k": ["idle", "--conns", "10000", "--concurrency", "256", "--hold", "300"],
-  "bcast-1k": ["bcast", "--conns", "1000", "--inflight", "32", "--size", "32"],
-  "bcast-10k": ["bcast", "--conns", "10000", "--inflight", "8", "--size", "32"],
+  "bcast-1k": ["bcast", "--conns", "1000", "--inflight", "128", "--size", "32"],
+  "bcast-10k": ["bcast", "--conns", "10000", "--inflight", "32", "--size", "32"],
 };
 const SERVERS = { wshub: "bench/servers/wshub.mjs", ws: "bench/servers/ws.mjs", raw: "bench/servers/raw.mjs" };
 

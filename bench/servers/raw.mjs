@@ -26,22 +26,22 @@ function frameHeader(opcode, len) {
   return h;
 }
 
-/** Unmasks in place: byte-wise for short payloads, 32 bits at a time (DataView, any alignment) for long ones. */
+/**
+ * Unmasks in place: byte-wise for short payloads; for long ones, bytes up to a 4-byte boundary, then 32-bit
+ * words (Uint32Array, little-endian host assumed) with the key rotated to match, then the byte tail.
+ */
 function unmask(buf, start, len) {
-  const m0 = buf[start - 4], m1 = buf[start - 3], m2 = buf[start - 2], m3 = buf[start - 1];
+  const m = [buf[start - 4], buf[start - 3], buf[start - 2], buf[start - 1]];
   let j = 0;
   if (len >= 64) {
-    const view = new DataView(buf.buffer, buf.byteOffset + start, len);
-    const key = (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) >>> 0; // the key bytes read little-endian
-    for (; j + 4 <= len; j += 4) view.setUint32(j, view.getUint32(j, true) ^ key, true);
+    const abs = buf.byteOffset + start;
+    const head = (4 - (abs & 3)) & 3;
+    for (; j < head; j++) buf[start + j] ^= m[j & 3];
+    const key = (m[j & 3] | (m[(j + 1) & 3] << 8) | (m[(j + 2) & 3] << 16) | (m[(j + 3) & 3] << 24)) >>> 0;
+    const words = new Uint32Array(buf.buffer, abs + j, (len - j) >>> 2);
+    for (let w = 0; w < words.length; w++) words[w] ^= key;
+    j += words.length * 4;
   }
-  for (; j + 3 < len; j += 4) {
-    buf[start + j] ^= m0;
-    buf[start + j + 1] ^= m1;
-    buf[start + j + 2] ^= m2;
-    buf[start + j + 3] ^= m3;
-  }
-  const m = [m0, m1, m2, m3];
   for (; j < len; j++) buf[start + j] ^= m[j & 3];
   return buf.subarray(start, start + len);
 }

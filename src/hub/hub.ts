@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import type { ServerWebSocket } from "../api/server-websocket.js";
 import type { WebSocketServer } from "../api/server.js";
 import type { SocketTransport } from "../node/socket-transport.js";
+import { SharedDeflateMessage } from "../node/deflate-shared.js";
 import { CloseCode, MAX_CLOSE_REASON_BYTES, ReadyState } from "../protocol/constants.js";
 import { InProcessAdapter, type Adapter, type ExceptIds, type LocalDelivery, type SendResult } from "./adapter.js";
 import { OutgoingMessage, type HubData } from "./message.js";
@@ -223,6 +224,9 @@ export class Hub<T = unknown> extends EventEmitter<HubEvents<T>> implements Loca
     const e = this.#entries.get(idOf(to));
     if (e === undefined) return Promise.resolve(false);
     const socket = e.transport.socket;
+    // With permessage-deflate, messages still being compressed have not reached the socket yet: wait for them.
+    const q = e.transport.deflate;
+    if (q !== null && !q.idle) return new Promise<boolean>((resolve) => q.whenIdle(() => resolve(e.transport.conn.canSend ? this.drain(to) : false)));
     // Node emits "drain" only after a write found the buffer at or over its highWaterMark.
     if (socket.writableLength === 0 || !socket.writableNeedDrain) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
@@ -340,7 +344,7 @@ export class Hub<T = unknown> extends EventEmitter<HubEvents<T>> implements Loca
     if (e === undefined) return "unknown";
     const t = e.transport;
     if (!t.conn.canSend || t.socket.destroyed || e.ws.readyState !== ReadyState.OPEN) return "closed";
-    writeFrame(t, message.frame);
+    writeMessage(t, message);
     e.messages++;
     this.#messagesOut++;
     return t.bufferedAmount > this.options.maxBufferedBytes ? "backpressure" : "sent";
@@ -362,7 +366,7 @@ export class Hub<T = unknown> extends EventEmitter<HubEvents<T>> implements Loca
       this.#slowConsumer(e);
       return false;
     }
-    writeFrame(t, message.frame);
+    writeMessage(t, message);
     e.slow = false;
     e.messages++;
     this.#messagesOut++;
@@ -594,19 +598,19 @@ function exceptIds<T>(except: Except<T> | undefined): ExceptIds {
 }
 
 /**
- * Writes an encoded frame through the transport's per-tick batching; the buffers are shared, never copied.
- * With permessage-deflate, the transport's send queue keeps it in order behind messages still being compressed
- * (an uncompressed message, RSV1 clear, is valid on such a connection: RFC 7692 §6).
+ * Writes a message through the transport's per-tick batching; the buffers are shared, never copied.
+ * With permessage-deflate, the message is compressed once for every peer that can share the compressed frame
+ * (server_no_context_takeover, RFC 7692 §7.1.1.1) and by the peer's own codec otherwise; under the threshold it
+ * goes as the plain shared frame (RSV1 clear, valid per RFC 7692 §6). The transport's send queue keeps it in
+ * order behind messages still being compressed.
  */
-function writeFrame(t: SocketTransport, frame: Buffer | [Buffer, Uint8Array]): void {
+function writeMessage(t: SocketTransport, message: OutgoingMessage): void {
   if (t.deflate !== null) {
-    if (Array.isArray(frame)) {
-      t.sendPreparedFrame(frame[0]);
-      t.sendPreparedFrame(frame[1]);
-    } else {
-      t.sendPreparedFrame(frame);
-    }
-  } else if (Array.isArray(frame)) {
+    (message.deflate ??= new SharedDeflateMessage(message.payload, message.binary)).sendTo(t.deflate, message);
+    return;
+  }
+  const frame = message.frame;
+  if (Array.isArray(frame)) {
     t.onWrite(frame[0]);
     t.onWrite(frame[1]);
   } else {

@@ -1,6 +1,7 @@
 /**
- * Ordered sending with permessage-deflate: zlib is asynchronous, so messages wait in a per-connection queue
- * and leave in the order they were sent. Messages under the threshold skip zlib but still wait behind
+ * Ordered sending with permessage-deflate: zlib may be asynchronous, so messages wait in a per-connection queue
+ * and leave in the order they were sent. With nothing queued, a message the codec can compress synchronously
+ * (see PerMessageDeflate.compressSync) is framed and written at once, without entering the queue. Messages under the threshold skip zlib but still wait behind
  * messages being compressed. Control frames do not pass through here: they are never compressed
  * (RFC 7692 §6.1) and may be sent between messages.
  */
@@ -8,9 +9,22 @@ import type { Connection } from "../protocol/connection.js";
 import { Opcode } from "../protocol/constants.js";
 import type { PerMessageDeflate } from "./deflate.js";
 
+/**
+ * A frame being prepared once for many connections (a broadcast compressed once): each connection queues it and
+ * writes it, in its place, once `frame` is set. See SharedDeflateMessage in deflate-shared.ts.
+ */
+export interface PendingSharedFrame {
+  /** The complete frame once ready. */
+  readonly frame: Buffer | null;
+  /** Calls `fn` once the frame is ready. */
+  whenReady(fn: () => void): void;
+}
+
 interface Pending {
   /** Message bytes, or a complete prepared frame when `prepared` is set. */
   data: Uint8Array;
+  /** A shared frame still being prepared (`data` is empty until it is ready). */
+  shared: PendingSharedFrame | null;
   isBinary: boolean;
   compress: boolean;
   prepared: boolean;
@@ -21,6 +35,8 @@ interface Pending {
   note: number;
 }
 
+const EMPTY = new Uint8Array(0);
+
 export class DeflateSendQueue {
   readonly codec: PerMessageDeflate;
   readonly #conn: Connection;
@@ -29,6 +45,8 @@ export class DeflateSendQueue {
   #pendingBytes = 0;
   #compressing = false;
   #idleWaiters: Array<() => void> = [];
+  /** whenIdle() callers. */
+  #drainWaiters: Array<() => void> = [];
   #writing = false;
   #heldNotes = 0;
   /** A close is waiting for the queue to empty: no new message may pass it. */
@@ -63,17 +81,35 @@ export class DeflateSendQueue {
     if (!conn.canSend || this.#closing) return false;
     const length = typeof data === "string" ? Buffer.byteLength(data) : data.length;
     const compress = this.codec.shouldCompress(length);
-    if (!compress && this.#queue.length === 0) {
-      // Fast path: nothing ahead of it, no zlib.
-      if (typeof data === "string") conn.sendText(data);
-      else conn.send(data, isBinary);
-      return true;
+    if (this.#queue.length === 0) {
+      // Fast paths: nothing ahead of it, and either no zlib or a synchronous compression.
+      if (!compress) {
+        if (typeof data === "string") conn.sendText(data);
+        else conn.send(data, isBinary);
+        return true;
+      }
+      const out = this.#compressSync(data, length);
+      if (out !== null) {
+        // RFC 7692 §6: the "Per-Message Compressed" bit is RSV1 of the first frame; the message goes as one frame.
+        conn.sendFrame(isBinary ? Opcode.Binary : Opcode.Text, out, true, true);
+        return true;
+      }
     }
     const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    this.#queue.push({ data: bytes, isBinary, compress, prepared: false, out: null, ready: !compress, note: 0 });
+    this.#queue.push({ data: bytes, shared: null, isBinary, compress, prepared: false, out: null, ready: !compress, note: 0 });
     this.#pendingBytes += bytes.length;
     this.#pump();
     return true;
+  }
+
+  /** The compressed payload when the codec can compress this message synchronously, else null. */
+  #compressSync(data: Uint8Array | string, length: number): Buffer | null {
+    try {
+      return this.codec.compressSync(data, length);
+    } catch {
+      // zlib failed on our own data (out of memory): the asynchronous path decides (and falls back to plain).
+      return null;
+    }
   }
 
   /** Queues a complete frame prepared elsewhere (e.g. a broadcast compressed once), keeping the order. */
@@ -83,8 +119,30 @@ export class DeflateSendQueue {
       this.#writeRaw(frame);
       return true;
     }
-    this.#queue.push({ data: frame, isBinary: true, compress: false, prepared: true, out: null, ready: true, note: 0 });
+    this.#queue.push({ data: frame, shared: null, isBinary: true, compress: false, prepared: true, out: null, ready: true, note: 0 });
     this.#pendingBytes += frame.length;
+    return true;
+  }
+
+  /**
+   * Queues a frame that is still being prepared for many connections (written as soon as it is ready if
+   * nothing is ahead of it), keeping the order with send(). `estimate` is counted in pendingBytes meanwhile.
+   */
+  sendShared(shared: PendingSharedFrame, estimate: number): boolean {
+    if (!this.#conn.canSend || this.#closing) return false;
+    if (shared.frame !== null) return this.sendPrepared(shared.frame);
+    const item: Pending = { data: EMPTY, shared, isBinary: true, compress: false, prepared: true, out: null, ready: false, note: 0 };
+    const queue = this.#queue;
+    queue.push(item);
+    this.#pendingBytes += estimate;
+    shared.whenReady(() => {
+      if (this.#queue !== queue) return; // cleared meanwhile
+      const frame = shared.frame!;
+      this.#pendingBytes += frame.length - estimate;
+      item.data = frame;
+      item.ready = true;
+      this.#pump();
+    });
     return true;
   }
 
@@ -110,6 +168,15 @@ export class DeflateSendQueue {
     else this.#idleWaiters.push(fn);
   }
 
+  /**
+   * Calls `fn` once nothing is queued (at once if nothing is), or when the queue is cleared because the
+   * connection closed. Unlike closeWhenIdle(), later messages are still accepted.
+   */
+  whenIdle(fn: () => void): void {
+    if (this.#queue.length === 0) fn();
+    else this.#drainWaiters.push(fn);
+  }
+
   /** Drops everything queued (the connection is closed). */
   clear(): void {
     this.#queue = [];
@@ -117,39 +184,60 @@ export class DeflateSendQueue {
     this.#heldNotes = 0;
     this.#idleWaiters = [];
     this.codec.release();
+    this.#notifyDrained();
+  }
+
+  #notifyDrained(): void {
+    if (this.#drainWaiters.length === 0) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const fn of waiters) fn();
   }
 
   #pump(): void {
-    // Writes every ready message at the head, then starts compressing the first one that needs it.
+    // Writes every ready message at the head, then compresses the first one that needs it: synchronously when
+    // the codec can (and loops), otherwise through zlib's thread pool (and comes back here when done).
     // One compression at a time per connection: a context with takeover must see messages in order.
     const queue = this.#queue;
-    while (queue.length > 0 && queue[0]!.ready) {
-      const item = queue.shift()!;
-      this.#pendingBytes -= item.data.length;
-      this.#write(item);
-    }
-    if (queue.length === 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const fn of waiters) fn();
+    for (;;) {
+      while (queue.length > 0 && queue[0]!.ready) {
+        const item = queue.shift()!;
+        this.#pendingBytes -= item.data.length;
+        this.#write(item);
+      }
+      if (this.#queue !== queue) return; // cleared by a write (the connection closed)
+      if (queue.length === 0) {
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const fn of waiters) fn();
+        this.#notifyDrained();
+        return;
+      }
+      // The head is not ready: a shared frame still being prepared (its callback pumps again), or the next
+      // message to compress.
+      const next = queue[0]!;
+      if (next.shared !== null || this.#compressing) return;
+      const out = this.#compressSync(next.data, next.data.length);
+      if (out !== null) {
+        next.out = out;
+        next.ready = true;
+        continue;
+      }
+      this.#compressing = true;
+      this.codec.compress(next.data, (err, out) => {
+        this.#compressing = false;
+        if (this.#queue !== queue) return; // cleared meanwhile
+        if (err !== null || out === null) {
+          // zlib failed on our own data (out of memory): send this message uncompressed rather than lose it.
+          next.compress = false;
+        } else {
+          next.out = out;
+        }
+        next.ready = true;
+        this.#pump();
+      });
       return;
     }
-    if (this.#compressing) return;
-    const next = queue.find((p) => !p.ready);
-    if (next === undefined) return;
-    this.#compressing = true;
-    this.codec.compress(next.data, (err, out) => {
-      this.#compressing = false;
-      if (this.#queue !== queue) return; // cleared meanwhile
-      if (err !== null || out === null) {
-        // zlib failed on our own data (out of memory): send this message uncompressed rather than lose it.
-        next.compress = false;
-      } else {
-        next.out = out;
-      }
-      next.ready = true;
-      this.#pump();
-    });
   }
 
   #write(item: Pending): void {

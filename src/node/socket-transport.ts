@@ -11,7 +11,10 @@ import { DeflateSendQueue } from "./deflate-sender.js";
 
 /** What the transport reports upward (to the WebSocket API object). */
 export interface TransportListener {
+  /** A complete message; text arrives here only when the listener has no onTextMessage. */
   onMessage(data: Buffer, isBinary: boolean): void;
+  /** Optional: every text message, validated and decoded (the core then decodes small ASCII ones with no copy). */
+  onTextMessage?(text: string): void;
   onPing(data: Buffer): void;
   onPong(data: Buffer): void;
   /** The peer's close frame arrived (the closing handshake has started or completed). */
@@ -57,6 +60,7 @@ export class SocketTransport implements ConnectionHandler {
       maxPayload: options.maxPayload,
       autoPong: options.autoPong,
       inflater: options.inflater ?? options.deflate ?? null,
+      decodeText: typeof listener.onTextMessage === "function",
     });
     if (options.deflate) {
       this.deflate = new DeflateSendQueue(this.conn, options.deflate, (bytes) => this.onWrite(bytes));
@@ -64,14 +68,13 @@ export class SocketTransport implements ConnectionHandler {
     }
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    socket.on("data", (chunk: Buffer) => this.conn.receiveData(chunk));
-    socket.on("end", () => this.onSocketEnd());
-    socket.on("close", () => this.onSocketClose());
-    socket.on("error", (err: Error) => this.onSocketError(err));
-    socket.on("drain", () => {
-      if (this.payloadPending !== 0) this.releasePayload();
-      this.listener.onDrain();
-    });
+    // Shared listener functions that find this transport through the socket: no closures kept per connection.
+    (socket as BoundSocket)[kTransport] = this;
+    socket.on("data", onSocketData);
+    socket.on("end", onSocketEnd);
+    socket.on("close", onSocketClose);
+    socket.on("error", onSocketError);
+    socket.on("drain", onSocketDrain);
     if (head !== undefined && head.length > 0) {
       // Bytes that arrived with the handshake belong to the WebSocket stream; deliver them after the caller
       // has attached its handlers.
@@ -175,6 +178,10 @@ export class SocketTransport implements ConnectionHandler {
     this.listener.onMessage(data, isBinary);
   }
 
+  onTextMessage(text: string): void {
+    this.listener.onTextMessage!(text);
+  }
+
   onPing(data: Buffer): void {
     this.listener.onPing(data);
   }
@@ -227,10 +234,11 @@ export class SocketTransport implements ConnectionHandler {
   /**
    * Sends one message, compressed when permessage-deflate is in use and the message reaches the threshold.
    * Messages leave in call order. Returns false when data can no longer be sent (a close frame was sent).
+   * `textBytes`: the UTF-8 length of a string `data`, when the caller has it (saves measuring it twice).
    */
-  sendMessage(data: Uint8Array | string, isBinary: boolean): boolean {
+  sendMessage(data: Uint8Array | string, isBinary: boolean, textBytes?: number): boolean {
     if (this.deflate !== null) return this.deflate.send(data, isBinary);
-    if (typeof data === "string") return this.conn.sendText(data);
+    if (typeof data === "string") return this.conn.sendText(data, textBytes);
     return this.conn.send(data, isBinary);
   }
 
@@ -270,7 +278,13 @@ export class SocketTransport implements ConnectionHandler {
     this.closeTimer.unref?.();
   }
 
-  private onSocketEnd(): void {
+  /** @internal The socket's write buffer drained. */
+  onSocketDrain(): void {
+    if (this.payloadPending !== 0) this.releasePayload();
+    this.listener.onDrain();
+  }
+
+  /** @internal */ onSocketEnd(): void {
     // The peer closed its side of TCP. Frames it sent before its FIN still count: while an inflation holds the
     // parser, wait for it (and the frames buffered behind it). Then this side is done too.
     if (this.conn.isInflating) {
@@ -281,11 +295,11 @@ export class SocketTransport implements ConnectionHandler {
     this.endSocket();
   }
 
-  private onSocketError(err: Error): void {
+  /** @internal */ onSocketError(err: Error): void {
     if (this.socketError === null) this.socketError = err;
   }
 
-  private onSocketClose(): void {
+  /** @internal */ onSocketClose(): void {
     if (this.closed) return;
     this.closed = true;
     this.corked = false;
@@ -305,6 +319,25 @@ export class SocketTransport implements ConnectionHandler {
     const reason = conn.closeReceived ? conn.closeReason : "";
     this.listener.onClosed(code, reason, wasClean);
   }
+}
+
+const kTransport = Symbol("wshub.transport");
+type BoundSocket = Socket & { [kTransport]: SocketTransport };
+
+function onSocketData(this: BoundSocket, chunk: Buffer): void {
+  this[kTransport].conn.receiveData(chunk);
+}
+function onSocketEnd(this: BoundSocket): void {
+  this[kTransport].onSocketEnd();
+}
+function onSocketClose(this: BoundSocket): void {
+  this[kTransport].onSocketClose();
+}
+function onSocketError(this: BoundSocket, err: Error): void {
+  this[kTransport].onSocketError(err);
+}
+function onSocketDrain(this: BoundSocket): void {
+  this[kTransport].onSocketDrain();
 }
 
 function uncork(t: SocketTransport): void {

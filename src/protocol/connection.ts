@@ -10,15 +10,20 @@ import { applyMaskTo } from "./mask.js";
 import { encodeFrame, frameHeaderLength, maskKeyPool, nextMaskKey, writeFrameHeader } from "./frame.js";
 import { FrameParser, type FrameSink } from "./frame-parser.js";
 import { parseClosePayload, serializeClosePayload } from "./close.js";
-import { isValidUtf8, Utf8Validator } from "./utf8.js";
+import { decodeAscii, decodeUtf8, isAsciiRange, isValidUtf8, Utf8Validator } from "./utf8.js";
 import { PROTOCOL_DEFAULTS, type ProtocolOptions } from "./options.js";
 
 /** What the connection reports to its driver. Every method is called synchronously from the core. */
 export interface ConnectionHandler {
   /** Bytes to write to the transport, in order. The core never reuses a buffer it handed out. */
   onWrite(data: Uint8Array): void;
-  /** A complete message. Text messages are already validated as UTF-8. */
+  /** A complete message. Text messages are already validated as UTF-8 (and go to onTextMessage with `decodeText`). */
   onMessage(data: Buffer, isBinary: boolean): void;
+  /**
+   * A complete text message, validated and decoded. Called instead of onMessage for every text message when the
+   * connection was created with `decodeText: true` (then this method is required).
+   */
+  onTextMessage?(text: string): void;
   /** A ping arrived (already answered with a pong when autoPong is on). */
   onPing(data: Buffer): void;
   /** A pong arrived (solicited or not). */
@@ -54,9 +59,33 @@ export interface ConnectionOptions extends Partial<ProtocolOptions> {
   isServer: boolean;
   /** Inflater for RSV1 messages; RSV1 is a protocol error when absent. */
   inflater?: MessageInflater | null;
+  /**
+   * Deliver text messages as strings through handler.onTextMessage instead of Buffers through onMessage. Default
+   * false. The core can then decode small ASCII messages straight from the received chunk, with no Buffer view.
+   */
+  decodeText?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Buffer's own encoders (on Buffer.prototype since Node v0.x; Buffer#write() calls them after checking arguments). */
+interface TextWriters {
+  latin1Write?(text: string, offset: number, length: number): number;
+  utf8Write?(text: string, offset: number, length: number): number;
+}
+const writers = Buffer.prototype as unknown as TextWriters;
+const hasWriters = typeof writers.latin1Write === "function" && typeof writers.utf8Write === "function";
+
+/**
+ * Writes `text`, whose UTF-8 length is `len`, into `out` at `offset`. A string whose UTF-8 length equals its length
+ * in UTF-16 code units is ASCII (every other code unit takes 2 or more octets), and for ASCII the latin1 encoder
+ * writes the same octets with less work than the UTF-8 one.
+ */
+function encodeTextInto(out: Buffer, text: string, offset: number, len: number): void {
+  if (!hasWriters) out.write(text, offset, len, "utf8");
+  else if (len === text.length) (out as unknown as Required<TextWriters>).latin1Write(text, offset, len);
+  else (out as unknown as Required<TextWriters>).utf8Write(text, offset, len);
+}
 
 /**
  * Fragments smaller than this are copied into an accumulator instead of being kept as views. A peer may send a
@@ -96,6 +125,7 @@ export class Connection implements FrameSink {
   private readonly utf8 = new Utf8Validator();
   private inflating = false;
   private idleWaiters: (() => void)[] | null = null;
+  private readonly decodeText: boolean;
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
     this.handler = handler;
@@ -105,6 +135,10 @@ export class Connection implements FrameSink {
       autoPong: options.autoPong ?? PROTOCOL_DEFAULTS.autoPong,
     };
     this.inflater = options.inflater ?? null;
+    this.decodeText = options.decodeText === true;
+    if (this.decodeText && typeof handler.onTextMessage !== "function") {
+      throw new TypeError("decodeText needs a handler with onTextMessage()");
+    }
     this.parser = new FrameParser(this, {
       isServer: this.isServer,
       maxPayload: this.options.maxPayload,
@@ -158,6 +192,26 @@ export class Connection implements FrameSink {
     this.dataFrame(messageOpcode, fin, payload);
   }
 
+  /**
+   * FrameSink fast path: a whole single-frame message at chunk[start, end) (see FrameSink.onMessageBytes). No
+   * fragmented message is open, so the UTF-8 validator is at a boundary.
+   */
+  onMessageBytes(isText: boolean, chunk: Buffer, start: number, end: number): void {
+    if (this.closeReceived) return;
+    if (isText && this.decodeText && isAsciiRange(chunk, start, end)) {
+      // ASCII is valid UTF-8 (RFC 3629): decoded with no view and no separate validation pass.
+      this.handler.onTextMessage!(decodeAscii(chunk, start, end));
+      return;
+    }
+    this.dataFrame(isText ? Opcode.Text : Opcode.Binary, true, chunk.subarray(start, end));
+  }
+
+  /** Hands a complete message to the handler: text as a string with `decodeText`, otherwise as bytes. */
+  private deliver(data: Buffer, isText: boolean): void {
+    if (isText && this.decodeText) this.handler.onTextMessage!(decodeUtf8(data));
+    else this.handler.onMessage(data, !isText);
+  }
+
   private dataFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
     const isText = messageOpcode === Opcode.Text;
     if (fin && this.fragmentsLength === 0) {
@@ -168,7 +222,7 @@ export class Connection implements FrameSink {
           throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
         }
       }
-      this.handler.onMessage(payload, !isText);
+      this.deliver(payload, isText);
       return;
     }
     // RFC 6455 §8.1: fail fast: an invalid sequence in any fragment fails the connection at once.
@@ -177,7 +231,7 @@ export class Connection implements FrameSink {
     }
     this.appendFragment(payload);
     if (!fin) return;
-    this.handler.onMessage(this.takeMessage(), !isText);
+    this.deliver(this.takeMessage(), isText);
   }
 
   /** Adds bytes to the message being assembled: large pieces as views (no copy), small ones copied. */
@@ -252,7 +306,7 @@ export class Connection implements FrameSink {
           if (isText && !this.utf8.end()) {
             throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
           }
-          this.handler.onMessage(this.takeMessage(), !isText);
+          this.deliver(this.takeMessage(), isText);
         }
       } catch (e) {
         this.handleError(e);
@@ -387,23 +441,24 @@ export class Connection implements FrameSink {
   }
 
   /** Sends a string as one text frame, encoding it straight into the frame buffer. */
-  sendText(text: string): boolean {
+  sendText(text: string, byteLength?: number): boolean {
     if (!this.canSend) return false;
-    const len = Buffer.byteLength(text);
+    // `byteLength`, when the caller already knows it, must be Buffer.byteLength(text) (UTF-8).
+    const len = byteLength ?? Buffer.byteLength(text);
     const masked = !this.isServer;
     const headerLen = frameHeaderLength(len, masked);
     const out = Buffer.allocUnsafe(headerLen + len);
     if (masked) {
       const keyOffset = nextMaskKey();
       writeFrameHeader(out, 0, Opcode.Text, len, true, false, maskKeyPool, keyOffset);
-      out.write(text, headerLen, len, "utf8");
+      encodeTextInto(out, text, headerLen, len);
       if (len > 0) {
         const body = out.subarray(headerLen);
         applyMaskTo(body, maskKeyPool, keyOffset, body, 0, len);
       }
     } else {
       writeFrameHeader(out, 0, Opcode.Text, len, true, false, null);
-      out.write(text, headerLen, len, "utf8");
+      encodeTextInto(out, text, headerLen, len);
     }
     this.handler.onWrite(out);
     return true;

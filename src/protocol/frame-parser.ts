@@ -6,7 +6,7 @@
  */
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
 import { ProtocolError } from "./errors.js";
-import { applyMask } from "./mask.js";
+import { applyMask, applyMaskTo } from "./mask.js";
 
 export const enum ParserState {
   GetInfo = 0,
@@ -24,6 +24,14 @@ export interface FrameSink {
    * and equals `opcode` otherwise. `rsv1` is the first frame's RSV1 for every frame of a message.
    */
   onFrame(opcode: number, messageOpcode: number, fin: boolean, rsv1: boolean, payload: Buffer): void;
+  /**
+   * Optional fast path for the most common frame: a whole message in one frame (FIN set, RSV1-3 clear, Text or
+   * Binary, no fragmented message open, a 7-bit length) whose header and payload sit in one received chunk. Its
+   * payload, already unmasked, is `chunk[start, end)`; the sink may keep a view of it, as with onFrame. Receiving
+   * the bounds instead of a view spares one Buffer object per message (a text message can be decoded straight
+   * from the chunk). When absent, onFrame receives these frames too.
+   */
+  onMessageBytes?(isText: boolean, chunk: Buffer, start: number, end: number): void;
 }
 
 export interface FrameParserOptions {
@@ -65,9 +73,12 @@ export class FrameParser {
 
   private paused = false;
   private running = false;
+  /** The sink takes whole small messages as chunk bounds (FrameSink.onMessageBytes). */
+  private readonly direct: boolean;
 
   constructor(sink: FrameSink, options: FrameParserOptions) {
     this.sink = sink;
+    this.direct = typeof sink.onMessageBytes === "function";
     this.isServer = options.isServer;
     this.maxPayload = options.maxPayload;
     this.allowRsv1 = options.allowRsv1;
@@ -134,6 +145,7 @@ export class FrameParser {
       switch (this.state) {
         case ParserState.GetInfo:
           if (this.buffered < 2) return;
+          if (this.direct && this.fragmentOpcode === 0 && this.smallMessages()) break;
           this.getInfo();
           break;
         case ParserState.GetLength16:
@@ -172,6 +184,63 @@ export class FrameParser {
     }
   }
 
+  /**
+   * The fast path for small single-frame messages that lie whole in the current chunk: one look at the two header
+   * octets, then the payload goes to the sink as bounds within the chunk; repeated while the next frame qualifies.
+   * Returns false, consuming nothing, when the first frame does not; getInfo() then parses it and applies every
+   * check. Those checks pass for the frames taken here: FIN set and RSV1-3 clear (0x81 or 0x82), a data opcode with
+   * no fragmented message open (RFC 6455 §5.4), the mask bit as the role requires (§5.1: a server MUST receive
+   * masked frames, a client unmasked ones) and a length within maxPayload.
+   */
+  private smallMessages(): boolean {
+    const chunk = this.chunks[this.head]!;
+    const size = chunk.length;
+    const isServer = this.isServer;
+    const maxLen = this.maxPayload < 125 ? this.maxPayload : 125;
+    let off = this.offset;
+    let taken = false;
+    for (;;) {
+      if (size - off < 2) return taken;
+      const b0 = chunk[off]!;
+      if (b0 !== 0x81 && b0 !== 0x82) return taken;
+      const b1 = chunk[off + 1]!;
+      const len = b1 & 0x7f;
+      if (len > maxLen) return taken;
+      const masked = b1 >= 0x80;
+      if (masked !== isServer) return taken;
+      const start = masked ? off + 6 : off + 2;
+      const end = start + len;
+      if (end > size) return taken;
+      this.buffered -= end - off;
+      if (end === size) this.dropChunk();
+      else this.offset = end;
+      if (masked && len > 0) {
+        // RFC 6455 §5.3: octet i of the payload is XORed with octet i mod 4 of the key (which precedes the
+        // payload). Unmasked in place; at most 125 octets, where a byte loop beats setting up word views.
+        const k0 = chunk[off + 2]!;
+        const k1 = chunk[off + 3]!;
+        const k2 = chunk[off + 4]!;
+        const k3 = chunk[off + 5]!;
+        let i = start;
+        for (const last = end - 3; i < last; i += 4) {
+          chunk[i] = chunk[i]! ^ k0;
+          chunk[i + 1] = chunk[i + 1]! ^ k1;
+          chunk[i + 2] = chunk[i + 2]! ^ k2;
+          chunk[i + 3] = chunk[i + 3]! ^ k3;
+        }
+        const rest = end - i; // 0 to 3 octets left, using key octets 0, 1, 2 in turn
+        if (rest > 0) chunk[i] = chunk[i]! ^ k0;
+        if (rest > 1) chunk[i + 1] = chunk[i + 1]! ^ k1;
+        if (rest > 2) chunk[i + 2] = chunk[i + 2]! ^ k2;
+      }
+      this.sink.onMessageBytes!(b0 === 0x81, chunk, start, end);
+      taken = true;
+      // The sink may have paused or stopped the parser; the chunk may be used up.
+      if (end === size || this.paused || this.state !== ParserState.GetInfo) return true;
+      off = end;
+    }
+  }
+
   private readByte(): number {
     const chunk = this.chunks[this.head]!;
     const b = chunk[this.offset++]!;
@@ -194,14 +263,18 @@ export class FrameParser {
     }
   }
 
-  /** Takes `n` bytes off the queue: a view when they sit in one chunk, a copy otherwise. */
-  private take(n: number): Buffer {
+  /**
+   * Takes `n` bytes off the queue: a view when they sit in one chunk, a copy otherwise. With a masking key the bytes
+   * come back unmasked (RFC 6455 §5.3): a view in place, a copy piece by piece while copying (one pass, not two).
+   */
+  private take(n: number, mask: Buffer | null): Buffer {
     if (n === 0) return EMPTY;
     this.buffered -= n;
     const first = this.chunks[this.head]!;
     const avail = first.length - this.offset;
     if (n <= avail) {
       const out = first.subarray(this.offset, this.offset + n);
+      if (mask !== null) applyMask(out, mask);
       if (n === avail) {
         this.dropChunk();
       } else {
@@ -215,7 +288,12 @@ export class FrameParser {
       const c = this.chunks[this.head]!;
       const start = this.offset;
       const take = Math.min(c.length - start, n - filled);
-      c.copy(out, filled, start, start + take);
+      if (mask !== null) {
+        // The key index continues from where the previous piece stopped: octet `filled` uses key octet filled mod 4.
+        applyMaskTo(c.subarray(start, start + take), mask, 0, out, filled, take, filled & 3);
+      } else {
+        c.copy(out, filled, start, start + take);
+      }
       filled += take;
       if (start + take === c.length) {
         this.dropChunk();
@@ -316,8 +394,7 @@ export class FrameParser {
   }
 
   private getData(): void {
-    const payload = this.take(this.payloadLength);
-    if (this.masked && payload.length > 0) applyMask(payload, this.maskKey);
+    const payload = this.take(this.payloadLength, this.masked ? this.maskKey : null);
     const opcode = this.opcode;
     const fin = this.fin;
     this.state = ParserState.GetInfo;

@@ -46,6 +46,14 @@ export interface ValidatedUpgrade {
   origin: string | undefined;
 }
 
+/** Whether a comma-separated header list holds `token` (compared ASCII case-insensitively; `token` lower-case). */
+function hasToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  // The usual single-token value, without splitting.
+  if (value.length === token.length && value.toLowerCase() === token) return true;
+  return splitList(value).some((t) => t.toLowerCase() === token);
+}
+
 function header(headers: HeaderMap, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v.join(", ") : v;
@@ -70,20 +78,18 @@ function bad(message: string, code: string): HandshakeError {
 export function validateUpgradeRequest(req: UpgradeRequestInfo): ValidatedUpgrade {
   // 1. An HTTP/1.1 or higher GET request.
   if (req.method !== "GET") throw bad(`method must be GET, got ${req.method}`, "WS_ERR_INVALID_METHOD");
-  const [major, minor] = req.httpVersion.split(".").map((x) => Number(x));
+  const [major, minor] = req.httpVersion === "1.1" ? [1, 1] : req.httpVersion.split(".").map((x) => Number(x));
   if (!(major! > 1 || (major === 1 && minor! >= 1))) {
     throw bad(`HTTP/1.1 or later is required, got HTTP/${req.httpVersion}`, "WS_ERR_INVALID_HTTP_VERSION");
   }
   // 2. A Host header field.
   if (!header(req.headers, "host")) throw bad("missing Host header", "WS_ERR_MISSING_HOST");
   // 3. An Upgrade header field containing the keyword "websocket" (ASCII case-insensitive).
-  const upgrade = splitList(header(req.headers, "upgrade"));
-  if (!upgrade.some((t) => t.toLowerCase() === "websocket")) {
+  if (!hasToken(header(req.headers, "upgrade"), "websocket")) {
     throw bad("Upgrade header must contain the token 'websocket'", "WS_ERR_INVALID_UPGRADE_HEADER");
   }
   // 4. A Connection header field that includes the token "Upgrade" (ASCII case-insensitive).
-  const connection = splitList(header(req.headers, "connection"));
-  if (!connection.some((t) => t.toLowerCase() === "upgrade")) {
+  if (!hasToken(header(req.headers, "connection"), "upgrade")) {
     throw bad("Connection header must contain the token 'Upgrade'", "WS_ERR_INVALID_CONNECTION_HEADER");
   }
   // 6. Sec-WebSocket-Version 13; otherwise 426 with the versions supported (§4.4).
@@ -137,6 +143,34 @@ function writeHeaders(lines: string[], headers: Record<string, string | string[]
     if (Array.isArray(value)) for (const v of value) lines.push(`${name}: ${v}`);
     else lines.push(`${name}: ${value}`);
   }
+}
+
+const UPGRADE_RESPONSE_PREFIX = Buffer.from(
+  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
+  "latin1",
+);
+
+/**
+ * The same 101 response as buildUpgradeResponse(), as one Buffer ready for a single socket write: a fixed
+ * prefix copied, then the accept value and the optional lines.
+ */
+export function encodeUpgradeResponse(opts: UpgradeResponseOptions): Buffer {
+  const accept = computeAccept(opts.key);
+  let tail = "";
+  if (opts.protocol) tail += `\r\nSec-WebSocket-Protocol: ${opts.protocol}`;
+  if (opts.extensions) tail += `\r\nSec-WebSocket-Extensions: ${opts.extensions}`;
+  if (opts.headers) {
+    const lines: string[] = [];
+    writeHeaders(lines, opts.headers);
+    for (const line of lines) tail += `\r\n${line}`;
+  }
+  tail += "\r\n\r\n";
+  const prefix = UPGRADE_RESPONSE_PREFIX.length;
+  const out = Buffer.allocUnsafe(prefix + accept.length + Buffer.byteLength(tail));
+  UPGRADE_RESPONSE_PREFIX.copy(out, 0);
+  out.write(accept, prefix, "latin1");
+  out.write(tail, prefix + accept.length, "utf8");
+  return out;
 }
 
 /** The server's 101 Switching Protocols response (RFC 6455 §4.2.2 step 5). */
@@ -246,6 +280,98 @@ export function parseResponseHead(buf: Buffer, maxSize = 16 * 1024): ResponseHea
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
   return { statusCode: Number(m[3]), statusText: m[4] ?? "", headers, length: end + 4 };
+}
+
+export interface RequestHead {
+  method: string;
+  /** The request target as sent (origin-form: path and query). */
+  url: string;
+  /** "1.1", "1.0"... */
+  httpVersion: string;
+  /** Lower-case names; repeated values combined the way Node's IncomingMessage combines them. */
+  headers: HeaderMap;
+  /** The head as latin1 text, request line included, without the blank line that ends it. */
+  text: string;
+  /** Bytes of the head, including the blank line; the rest of the buffer belongs to the WebSocket stream. */
+  length: number;
+}
+
+const REQUEST_LINE_RE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) HTTP\/(\d)\.(\d)$/;
+// RFC 7230 §3.2: field-value = *( field-content / obs-fold ); no control characters other than HTAB.
+const BAD_VALUE_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
+// Node's IncomingMessage keeps only the first of these when repeated; set-cookie becomes an array and cookie
+// values are joined with "; ". Everything else is joined with ", " (RFC 7230 §3.2.2).
+const SINGLE_VALUED = new Set([
+  "age", "authorization", "content-length", "content-type", "etag", "expires", "from", "host", "if-modified-since",
+  "if-unmodified-since", "last-modified", "location", "max-forwards", "proxy-authorization", "referer",
+  "retry-after", "server", "user-agent",
+]);
+
+function malformed(message: string): HandshakeError {
+  return new HandshakeError(message, 400, "WS_ERR_MALFORMED_REQUEST");
+}
+
+function tooLarge(maxSize: number): HandshakeError {
+  return new HandshakeError(`request head larger than ${maxSize} bytes`, 431, "WS_ERR_REQUEST_TOO_LARGE");
+}
+
+/** Adds one header field to a Node-style header map (lower-case name, repeated values combined like Node). */
+export function addHeader(headers: HeaderMap, name: string, value: string): void {
+  const prev = headers[name];
+  if (prev === undefined) headers[name] = name === "set-cookie" ? [value] : value;
+  else if (name === "set-cookie") (prev as string[]).push(value);
+  else if (name === "cookie") headers[name] = `${prev}; ${value}`;
+  else if (!SINGLE_VALUED.has(name)) headers[name] = `${prev}, ${value}`;
+}
+
+/**
+ * Calls `field(name, value)` for each header line of a head's text (as in RequestHead.text), names as sent.
+ * Throws HandshakeError (400) on a malformed line.
+ */
+export function forEachHeaderLine(text: string, field: (name: string, value: string) => void): void {
+  let pos = text.indexOf("\r\n");
+  while (pos !== -1) {
+    const start = pos + 2;
+    const next = text.indexOf("\r\n", start);
+    const end = next === -1 ? text.length : next;
+    const colon = text.indexOf(":", start);
+    if (colon <= start || colon >= end) throw malformed(`malformed header line: ${JSON.stringify(text.slice(start, Math.min(end, start + 80)))}`);
+    // RFC 7230 §3.2.4: no whitespace between the field-name and the colon; obs-fold is refused by a server (400).
+    const name = text.slice(start, colon);
+    if (!isToken(name)) throw malformed(`malformed header name: ${JSON.stringify(name.slice(0, 80))}`);
+    const value = text.slice(colon + 1, end).trim();
+    if (BAD_VALUE_RE.test(value)) throw malformed(`control character in the value of header ${name}`);
+    field(name, value);
+    pos = next;
+  }
+}
+
+/**
+ * Parses an HTTP/1.1 request head (RFC 7230 §3: request-line, header fields, CRLF) from the start of `buf`.
+ * Returns null if the blank line has not arrived yet. Throws HandshakeError with the status to answer:
+ * 431 when the head is (or is becoming) longer than `maxSize` bytes, 400 when it is malformed.
+ */
+export function parseRequestHead(buf: Buffer, maxSize = 16 * 1024): RequestHead | null {
+  // RFC 7230 §3.5: a server SHOULD ignore at least one empty line (CRLF) received before the request-line.
+  let begin = 0;
+  while (begin + 1 < buf.length && buf[begin] === 0x0d && buf[begin + 1] === 0x0a) begin += 2;
+  const end = buf.indexOf("\r\n\r\n", begin, "latin1");
+  if (end === -1) {
+    if (buf.length > maxSize) throw tooLarge(maxSize);
+    return null;
+  }
+  if (end + 4 > maxSize) throw tooLarge(maxSize);
+  const text = buf.toString("latin1", begin, end);
+  const lineEnd = text.indexOf("\r\n");
+  const requestLine = lineEnd === -1 ? text : text.slice(0, lineEnd);
+  const m = REQUEST_LINE_RE.exec(requestLine);
+  if (m === null) throw malformed(`malformed request line: ${JSON.stringify(requestLine.slice(0, 80))}`);
+  const headers: HeaderMap = {};
+  forEachHeaderLine(text, (name, value) => addHeader(headers, name.toLowerCase(), value));
+  // The usual method and version as shared literals rather than new strings kept by every connection.
+  const method = m[1] === "GET" ? "GET" : m[1]!;
+  const httpVersion = m[3] === "1" && m[4] === "1" ? "1.1" : `${m[3]}.${m[4]}`;
+  return { method, url: m[2]!, httpVersion, headers, text, length: end + 4 };
 }
 
 export interface ValidatedResponse {

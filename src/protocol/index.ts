@@ -1,7 +1,7 @@
 /** The sans-I/O protocol core: no sockets, no timers. */
 export * from "./constants.js";
 export * from "./errors.js";
-export { applyMask, applyMaskTo, applyMaskPlain } from "./mask.js";
+export { applyMask, applyMaskTo, applyMaskPlain, maskImplementation } from "./mask.js";
 export { Utf8Validator, isValidUtf8 } from "./utf8.js";
 export { isValidWireCloseCode, parseClosePayload, serializeClosePayload, type ClosePayload } from "./close.js";
 export { encodeFrame, encodeFrameBuffer, frameHeaderLength, writeFrameHeader, type EncodeOptions } from "./frame.js";
@@ -16,11 +16,14 @@ export {
   buildErrorResponse,
   buildUpgradeRequest,
   parseResponseHead,
+  parseRequestHead,
+  encodeUpgradeResponse,
   validateUpgradeResponse,
   type HeaderMap,
   type UpgradeRequestInfo,
   type ValidatedUpgrade,
   type ResponseHead,
+  type RequestHead,
   type ValidatedResponse,
 } from "./handshake.js";
 export { Connection, type ConnectionHandler, type ConnectionOptions, type MessageInflater } from "./connection.js";

@@ -1,11 +1,42 @@
 /**
- * RFC 6455 §5.3 masking: octet i of the transformed data is octet i of the original XOR octet (i mod 4) of the key.
- * The loop works a 32-bit word at a time when the buffer is 4-byte aligned, with a byte tail.
+ * RFC 6455 §5.3 masking: "Octet i of the transformed data ("transformed-octet-i") is the XOR of octet i of the
+ * original data ("original-octet-i") with octet at index i modulo 4 of the masking key ("masking-key-octet-j")".
+ *
+ * Three paths, same result (test/protocol/mask-simd.test.mjs checks them against each other):
+ * - applyMaskPlain: one octet at a time, the reference;
+ * - applyMaskToWords: 32-bit words through Int32Array views, four per iteration, after a byte head that brings the
+ *   destination to a 4-byte boundary (when source and destination cannot both be aligned, the source is copied into
+ *   place first and masked there — a memcpy is far cheaper than a byte loop);
+ * - applyMaskToSimd (mask-simd.ts): WebAssembly SIMD, 16 octets per instruction, used from SIMD_THRESHOLD octets up
+ *   when the runtime supports it.
+ * bench/mask.mjs measures all of them.
  */
+import { applyMaskToSimd, simdAvailable } from "./mask-simd.js";
+
+export { applyMaskToSimd, simdAvailable, SIMD_BLOCK } from "./mask-simd.js";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** XOR `src[0..length)` with `mask` (4 bytes at maskOffset) into `dst` at dstOffset. src and dst may be the same buffer. */
+/**
+ * Payloads shorter than this are masked octet by octet (4 per iteration): below it, creating the Uint32Array views
+ * costs more than it saves (bench/mask.mjs; on a noisy 2-core machine the crossover measured between 64 and 128).
+ */
+export const WORDS_THRESHOLD = 96;
+
+/**
+ * Payloads of at least this many octets take the WebAssembly SIMD path when it is available: measured, the two copies
+ * through WebAssembly memory cost ~100-200 ns per call, which the SIMD loop wins back from about 128-192 octets.
+ */
+export const SIMD_THRESHOLD = 192;
+
+/** Which path applyMask/applyMaskTo use for large payloads: "wasm-simd" or "js-words". */
+export const maskImplementation: "wasm-simd" | "js-words" = simdAvailable ? "wasm-simd" : "js-words";
+
+/**
+ * XOR `src[0, length)` with the 4-octet key at `mask[maskOffset]` into `dst` at `dstOffset`. src and dst may be the
+ * same bytes (in place) or not overlap at all; other overlaps are not supported. `phase` (default 0) is the key index
+ * of the first octet: octet i uses key octet (phase + i) mod 4, so a payload can be masked piece by piece.
+ */
 export function applyMaskTo(
   src: Uint8Array,
   mask: Uint8Array,
@@ -13,27 +44,13 @@ export function applyMaskTo(
   dst: Uint8Array,
   dstOffset: number,
   length: number,
+  phase = 0,
 ): void {
-  const m0 = mask[maskOffset]!, m1 = mask[maskOffset + 1]!, m2 = mask[maskOffset + 2]!, m3 = mask[maskOffset + 3]!;
-  let i = 0;
-  if (length >= 32 && (src.byteOffset & 3) === 0 && ((dst.byteOffset + dstOffset) & 3) === 0) {
-    const words = length >>> 2;
-    const s32 = new Uint32Array(src.buffer, src.byteOffset, words);
-    const d32 = src === dst && dstOffset === 0 ? s32 : new Uint32Array(dst.buffer, dst.byteOffset + dstOffset, words);
-    // The key word must hold the 4 key bytes in memory order, whatever the host's endianness.
-    const key = LITTLE_ENDIAN ? (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) >>> 0 : ((m0 << 24) | (m1 << 16) | (m2 << 8) | m3) >>> 0;
-    for (let w = 0; w < words; w++) d32[w] = s32[w]! ^ key;
-    i = words << 2;
+  if (length >= SIMD_THRESHOLD && simdAvailable) {
+    applyMaskToSimd(src, mask, maskOffset, dst, dstOffset, length, phase);
   } else {
-    const end = length & ~3;
-    for (; i < end; i += 4) {
-      dst[dstOffset + i] = src[i]! ^ m0;
-      dst[dstOffset + i + 1] = src[i + 1]! ^ m1;
-      dst[dstOffset + i + 2] = src[i + 2]! ^ m2;
-      dst[dstOffset + i + 3] = src[i + 3]! ^ m3;
-    }
+    applyMaskToWords(src, mask, maskOffset, dst, dstOffset, length, phase);
   }
-  for (; i < length; i++) dst[dstOffset + i] = src[i]! ^ mask[maskOffset + (i & 3)]!;
 }
 
 /** Unmask/mask `data` in place with the 4-byte key at `mask[maskOffset]`. */
@@ -41,7 +58,97 @@ export function applyMask(data: Uint8Array, mask: Uint8Array, maskOffset = 0): v
   applyMaskTo(data, mask, maskOffset, data, 0, data.length);
 }
 
-/** The plain byte-at-a-time fallback; kept for tests and benchmarks of the fast path. */
+/** The plain byte-at-a-time fallback; kept for tests and benchmarks of the fast paths. */
 export function applyMaskPlain(data: Uint8Array, mask: Uint8Array, maskOffset = 0): void {
   for (let i = 0; i < data.length; i++) data[i] = data[i]! ^ mask[maskOffset + (i & 3)]!;
+}
+
+/** The JavaScript path of applyMaskTo (same arguments), whatever the length: 32-bit words with a byte head and tail. */
+export function applyMaskToWords(
+  src: Uint8Array,
+  mask: Uint8Array,
+  maskOffset: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  length: number,
+  phase = 0,
+): void {
+  const k0 = mask[maskOffset + (phase & 3)]!;
+  const k1 = mask[maskOffset + ((phase + 1) & 3)]!;
+  const k2 = mask[maskOffset + ((phase + 2) & 3)]!;
+  const k3 = mask[maskOffset + ((phase + 3) & 3)]!;
+  if (length < WORDS_THRESHOLD) {
+    // Short payloads (most chat-sized messages): the octet loop, inline.
+    const end = length & ~3;
+    let i = 0;
+    for (; i < end; i += 4) {
+      dst[dstOffset + i] = src[i]! ^ k0;
+      dst[dstOffset + i + 1] = src[i + 1]! ^ k1;
+      dst[dstOffset + i + 2] = src[i + 2]! ^ k2;
+      dst[dstOffset + i + 3] = src[i + 3]! ^ k3;
+    }
+    if (i < length) dst[dstOffset + i] = src[i]! ^ k0;
+    if (i + 1 < length) dst[dstOffset + i + 1] = src[i + 1]! ^ k1;
+    if (i + 2 < length) dst[dstOffset + i + 2] = src[i + 2]! ^ k2;
+    return;
+  }
+  let from = src;
+  let fromOffset = 0;
+  const dstAt = dst.byteOffset + dstOffset;
+  if (((src.byteOffset - dstAt) & 3) !== 0) {
+    // Source and destination are misaligned relative to each other: copy, then mask the destination in place.
+    dst.set(length === src.length ? src : src.subarray(0, length), dstOffset);
+    from = dst;
+    fromOffset = dstOffset;
+  }
+  // A byte head brings both to a 4-byte boundary; the key then continues at index `head`.
+  const head = -dstAt & 3;
+  maskBytes(from, fromOffset, dst, dstOffset, head, k0, k1, k2, k3);
+  const words = (length - head) >>> 2;
+  const h0 = head === 0 ? k0 : head === 1 ? k1 : head === 2 ? k2 : k3;
+  const h1 = head === 0 ? k1 : head === 1 ? k2 : head === 2 ? k3 : k0;
+  const h2 = head === 0 ? k2 : head === 1 ? k3 : head === 2 ? k0 : k1;
+  const h3 = head === 0 ? k3 : head === 1 ? k0 : head === 2 ? k1 : k2;
+  // The key word must hold the 4 key octets in memory order, whatever the host's endianness.
+  const key = LITTLE_ENDIAN ? h0 | (h1 << 8) | (h2 << 16) | (h3 << 24) : (h0 << 24) | (h1 << 16) | (h2 << 8) | h3;
+  const s32 = new Int32Array(from.buffer, from.byteOffset + fromOffset + head, words);
+  const d32 = from === dst && fromOffset === dstOffset ? s32 : new Int32Array(dst.buffer, dstAt + head, words);
+  // Four words per iteration: about twice the speed of one (bench/mask.mjs, "words" rows).
+  const end4 = words & ~3;
+  let w = 0;
+  for (; w < end4; w += 4) {
+    d32[w] = s32[w]! ^ key;
+    d32[w + 1] = s32[w + 1]! ^ key;
+    d32[w + 2] = s32[w + 2]! ^ key;
+    d32[w + 3] = s32[w + 3]! ^ key;
+  }
+  for (; w < words; w++) d32[w] = s32[w]! ^ key;
+  // Tail: the last 0-3 octets, the key at index (head + 4 × words) mod 4 = head.
+  const done = head + (words << 2);
+  maskBytes(from, fromOffset + done, dst, dstOffset + done, length - done, h0, h1, h2, h3);
+}
+
+/** Octet loop, 4 per iteration: `dst[d + i] = src[s + i] ^ key[i mod 4]` for i in [0, n). */
+function maskBytes(
+  src: Uint8Array,
+  s: number,
+  dst: Uint8Array,
+  d: number,
+  n: number,
+  k0: number,
+  k1: number,
+  k2: number,
+  k3: number,
+): void {
+  let i = 0;
+  const end = n & ~3;
+  for (; i < end; i += 4) {
+    dst[d + i] = src[s + i]! ^ k0;
+    dst[d + i + 1] = src[s + i + 1]! ^ k1;
+    dst[d + i + 2] = src[s + i + 2]! ^ k2;
+    dst[d + i + 3] = src[s + i + 3]! ^ k3;
+  }
+  if (i < n) dst[d + i] = src[s + i]! ^ k0;
+  if (i + 1 < n) dst[d + i + 1] = src[s + i + 1]! ^ k1;
+  if (i + 2 < n) dst[d + i + 2] = src[s + i + 2]! ^ k2;
 }

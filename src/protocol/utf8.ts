@@ -3,7 +3,7 @@
  * Fail-fast: a fragment is rejected as soon as it holds a byte sequence that can never be valid,
  * while a code point split across fragments is accepted.
  */
-import { isUtf8 } from "node:buffer";
+import { Buffer, isUtf8 } from "node:buffer";
 
 // Bjoern Hoehrmann-style DFA, written out as explicit states.
 // State: 0 = accept (at a sequence boundary), 1 = reject, others = inside a sequence.
@@ -53,6 +53,39 @@ function step(state: number, b: number): number {
 /** True when `data` is entirely valid UTF-8 (native fast path). */
 export function isValidUtf8(data: Uint8Array): boolean {
   return data.length < 32 ? validatePlain(data) : isUtf8(data);
+}
+
+/**
+ * True when `bytes[start, end)` are all below 0x80: ASCII, which is valid UTF-8 and decodes octet for octet. For the
+ * short messages it is meant for, this loop costs less than creating a view for isUtf8() (bench/notes.md).
+ */
+export function isAsciiRange(bytes: Uint8Array, start: number, end: number): boolean {
+  let bits = 0;
+  let i = start;
+  for (const last = end - 3; i < last; i += 4) bits |= bytes[i]! | bytes[i + 1]! | bytes[i + 2]! | bytes[i + 3]!;
+  for (; i < end; i++) bits |= bytes[i]!;
+  return bits < 0x80;
+}
+
+/** Buffer's own slice decoders (Node has had them on Buffer.prototype since v0.x; toString() calls them). */
+interface SliceDecoders {
+  latin1Slice?(start: number, end: number): string;
+  utf8Slice?(start: number, end: number): string;
+}
+const proto = Buffer.prototype as unknown as SliceDecoders;
+const hasSlices = typeof proto.latin1Slice === "function" && typeof proto.utf8Slice === "function";
+
+/**
+ * Decodes `buf[start, end)`, which isAsciiRange() accepted, to a string. Calls the latin1 decoder directly: for
+ * ASCII it gives the same string as UTF-8 decoding, without toString()'s argument handling and encoding lookup.
+ */
+export function decodeAscii(buf: Buffer, start: number, end: number): string {
+  return hasSlices ? (buf as unknown as Required<SliceDecoders>).latin1Slice(start, end) : buf.toString("latin1", start, end);
+}
+
+/** Decodes all of `buf`, already validated as UTF-8, to a string. */
+export function decodeUtf8(buf: Buffer): string {
+  return hasSlices ? (buf as unknown as Required<SliceDecoders>).utf8Slice(0, buf.length) : buf.toString("utf8");
 }
 
 function validatePlain(data: Uint8Array): boolean {

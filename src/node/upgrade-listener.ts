@@ -1,0 +1,227 @@
+/**
+ * The standalone server's front door: accepts TCP connections with node:net and reads each client's request
+ * head itself (the sans-I/O parseRequestHead), without Node's HTTP server, parser, IncomingMessage or
+ * ServerResponse. What a WebSocket server needs from HTTP/1.1 is one request head per connection; everything
+ * after it belongs to the WebSocket stream.
+ *
+ * Limits: a head longer than maxHeaderSize is answered 431, a malformed one 400, one still incomplete after
+ * handshakeTimeout 408 (each with a one-line reason and `Connection: close`).
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import type { IncomingHttpHeaders } from "node:http";
+import { HandshakeError } from "../protocol/errors.js";
+import { addHeader, buildErrorResponse, forEachHeaderLine, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/handshake.js";
+
+/**
+ * The request a standalone server's connection came from: the fields of Node's IncomingMessage that upgrade
+ * handlers read (method, url, httpVersion, headers, rawHeaders, socket), without the stream.
+ * Only the head's text is kept per connection; `headers` is parsed again on first use after the handshake and
+ * then kept, `rawHeaders` is built on each read.
+ */
+export class UpgradeRequest {
+  readonly method: string;
+  /** The request target (path and query), as sent. */
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly socket: Socket;
+  #text: string;
+  #headers: HeaderMap | null;
+  #kept = false;
+
+  /** @internal Created by UpgradeListener. */
+  constructor(head: RequestHead, socket: Socket) {
+    this.method = head.method;
+    this.url = head.url;
+    this.httpVersion = head.httpVersion;
+    this.socket = socket;
+    this.#text = head.text;
+    this.#headers = head.headers;
+  }
+
+  get httpVersionMajor(): number {
+    return Number(this.httpVersion.slice(0, this.httpVersion.indexOf(".")));
+  }
+
+  get httpVersionMinor(): number {
+    return Number(this.httpVersion.slice(this.httpVersion.indexOf(".") + 1));
+  }
+
+  /** Lower-case names; repeated values combined as Node's IncomingMessage does (", ", "; " for cookie, set-cookie an array). */
+  get headers(): IncomingHttpHeaders {
+    this.#kept = true;
+    return this.peekHeaders() as IncomingHttpHeaders;
+  }
+
+  /** Names and values as sent, alternating: [name, value, name, value, ...]. A new array on each read. */
+  get rawHeaders(): string[] {
+    const out: string[] = [];
+    forEachHeaderLine(this.#text, (name, value) => out.push(name, value));
+    return out;
+  }
+
+  /** @internal The headers without marking them as read by the application. */
+  peekHeaders(): HeaderMap {
+    let h = this.#headers;
+    if (h === null) {
+      h = {};
+      const map = h;
+      forEachHeaderLine(this.#text, (name, value) => addHeader(map, name.toLowerCase(), value));
+      this.#headers = h;
+    }
+    return h;
+  }
+
+  /** @internal After the handshake: drop the parsed headers unless the application has read them. */
+  compact(): void {
+    if (!this.#kept) this.#headers = null;
+  }
+}
+
+export interface UpgradeListenerOptions {
+  /** Largest request head in bytes; 431 beyond. */
+  maxHeaderSize: number;
+  /** Milliseconds for the whole request head to arrive; 408 after. */
+  handshakeTimeout: number;
+}
+
+/** Called with each complete request head; `head` holds the bytes that followed it (the WebSocket stream's start). */
+export type RequestHeadHandler = (req: UpgradeRequest, socket: Socket, head: Buffer) => void;
+
+/** One connection whose request head is still arriving. */
+class HeadReader {
+  readonly socket: Socket;
+  readonly owner: UpgradeListener;
+  readonly deadline: number;
+  buffered: Buffer | null = null;
+  constructor(socket: Socket, owner: UpgradeListener, deadline: number) {
+    this.socket = socket;
+    this.owner = owner;
+    this.deadline = deadline;
+  }
+  readonly onData = (chunk: Buffer): void => this.owner.receive(this, chunk);
+}
+
+export class UpgradeListener {
+  readonly server: Server;
+  readonly #options: UpgradeListenerOptions;
+  readonly #onRequest: RequestHeadHandler;
+  readonly #reading = new Set<HeadReader>();
+  #sweep: NodeJS.Timeout | null = null;
+
+  constructor(options: UpgradeListenerOptions, onRequest: RequestHeadHandler) {
+    this.#options = options;
+    this.#onRequest = onRequest;
+    // allowHalfOpen: the peer's FIN must not end our side before the WebSocket closing handshake is answered.
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+  }
+
+  /** Stops accepting and destroys the connections whose request head has not arrived. */
+  close(callback?: (err?: Error) => void): void {
+    this.server.close(callback);
+    for (const r of this.#reading) r.socket.destroy();
+    this.#reading.clear();
+    this.#stopSweep();
+  }
+
+  #accept(socket: Socket): void {
+    const reader = new HeadReader(socket, this, Date.now() + this.#options.handshakeTimeout);
+    // Only a 'data' listener: a connection that ends, fails or closes before its head is complete is found by
+    // the sweep below, which spares two listeners added and removed per handshake.
+    socket.on("error", noop);
+    socket.on("data", reader.onData);
+    this.#reading.add(reader);
+    if (this.#sweep === null) {
+      // One timer for all connections still sending their head, checked a few times per handshakeTimeout; it
+      // stops at the first sweep that finds none.
+      const period = Math.max(50, Math.min(1000, Math.floor(this.#options.handshakeTimeout / 4)));
+      this.#sweep = setInterval(() => this.#expire(), period);
+      this.#sweep.unref();
+    }
+  }
+
+  /** @internal */
+  receive(reader: HeadReader, chunk: Buffer): void {
+    const buf = reader.buffered === null ? chunk : Buffer.concat([reader.buffered, chunk]);
+    let head: RequestHead | null;
+    try {
+      head = parseRequestHead(buf, this.#options.maxHeaderSize);
+    } catch (err) {
+      this.#refuse(reader, err as HandshakeError);
+      return;
+    }
+    if (head === null) {
+      // Copy: a chunk kept across reads must not pin a larger read buffer.
+      reader.buffered = reader.buffered === null ? Buffer.from(chunk) : buf;
+      return;
+    }
+    const socket = reader.socket;
+    this.#detach(reader);
+    // What was not read yet stays in the socket: adding a 'data' listener later resumes it (as Node's HTTP
+    // server leaves an upgraded socket).
+    (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
+    let rest = head.length === buf.length ? EMPTY : buf.subarray(head.length);
+    if (socket.readableLength > 0) {
+      const more = socket.read() as Buffer | null;
+      if (more !== null) rest = Buffer.concat([rest, more]);
+    }
+    this.#onRequest(new UpgradeRequest(head, socket), socket, rest);
+  }
+
+  #detach(reader: HeadReader): void {
+    const socket = reader.socket;
+    socket.removeListener("data", reader.onData);
+    socket.removeListener("error", noop);
+    reader.buffered = null;
+    this.#reading.delete(reader);
+  }
+
+  #refuse(reader: HeadReader, err: HandshakeError): void {
+    const socket = reader.socket;
+    this.#detach(reader);
+    // Keep swallowing errors and reading (and dropping) what the client still sends, so that closing does not
+    // reset the connection before the answer is read.
+    socket.on("error", noop);
+    socket.on("data", noop);
+    if (socket.writable && !socket.destroyed) {
+      socket.end(buildErrorResponse(err.status, err.message, err.headers));
+      setTimeout(destroySocket, 1000, socket).unref();
+    } else {
+      socket.destroy();
+    }
+  }
+
+  #expire(): void {
+    if (this.#reading.size === 0) {
+      this.#stopSweep();
+      return;
+    }
+    const now = Date.now();
+    for (const r of this.#reading) {
+      const socket = r.socket;
+      if (socket.destroyed) {
+        this.#detach(r);
+      } else if (socket.readableEnded) {
+        // The client ended (allowHalfOpen keeps our side open) before its head was complete: nothing to answer.
+        this.#detach(r);
+        socket.destroy();
+      } else if (r.deadline <= now) {
+        this.#refuse(r, new HandshakeError(`request head not received within ${this.#options.handshakeTimeout} ms`, 408, "WS_ERR_HANDSHAKE_TIMEOUT"));
+      }
+    }
+  }
+
+  #stopSweep(): void {
+    if (this.#sweep !== null) {
+      clearInterval(this.#sweep);
+      this.#sweep = null;
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function noop(): void {}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
+}
