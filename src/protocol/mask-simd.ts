@@ -117,30 +117,46 @@ try {
 export const simdAvailable: boolean = xor !== null;
 
 /**
- * XOR `src[0, length)` with the 4-octet key at `mask[maskOffset]` into `dst` at `dstOffset`, octet i using key octet
- * (phase + i) mod 4. src and dst may be the same bytes (in place) or not overlap at all. Throws if SIMD is unavailable.
+ * The signature of every masking path (applyMaskTo and applyMaskToWords in mask.ts, applyMaskToSimd here): XOR
+ * `src[0, length)` with the 4-octet key at `mask[maskOffset]` into `dst` at `dstOffset`. `phase` (default 0) is the
+ * key index of the first octet: octet i uses key octet (phase + i) mod 4 (RFC 6455 §5.3), so a payload can be masked
+ * piece by piece. src and dst may be the same bytes (in place) or not overlap at all; other overlaps are not supported.
  */
-export function applyMaskToSimd(
+export type MaskTo = (
   src: Uint8Array,
   mask: Uint8Array,
   maskOffset: number,
   dst: Uint8Array,
   dstOffset: number,
   length: number,
-  phase = 0,
-): void {
+  phase?: number,
+) => void;
+
+/**
+ * The 4 key octets at `mask[maskOffset]`, starting from key octet `phase` mod 4, as one little-endian 32-bit word:
+ * bits 0-7 hold key octet phase mod 4, bits 8-15 the next one (mod 4), and so on. Stored at a 4-octet boundary of
+ * little-endian memory, the word masks the next 4 octets (RFC 6455 §5.3).
+ */
+export function keyWord(mask: Uint8Array, maskOffset: number, phase: number): number {
+  return (
+    mask[maskOffset + (phase & 3)]! |
+    (mask[maskOffset + ((phase + 1) & 3)]! << 8) |
+    (mask[maskOffset + ((phase + 2) & 3)]! << 16) |
+    (mask[maskOffset + ((phase + 3) & 3)]! << 24)
+  );
+}
+
+/** The WebAssembly SIMD path (a MaskTo). Throws if SIMD is unavailable. */
+export const applyMaskToSimd: MaskTo = (src, mask, maskOffset, dst, dstOffset, length, phase = 0) => {
   const mem = memory;
   const fn = xor;
   if (mem === null || fn === null) throw new Error("WebAssembly SIMD is not available");
-  const k0 = mask[maskOffset + (phase & 3)]!;
-  const k1 = mask[maskOffset + ((phase + 1) & 3)]!;
-  const k2 = mask[maskOffset + ((phase + 2) & 3)]!;
-  const k3 = mask[maskOffset + ((phase + 3) & 3)]!;
-  const key = k0 | (k1 << 8) | (k2 << 16) | (k3 << 24);
+  // WebAssembly memory is little-endian on every host.
+  const key = keyWord(mask, maskOffset, phase);
   for (let off = 0; off < length; off += SIMD_BLOCK) {
     const n = Math.min(SIMD_BLOCK, length - off);
     mem.set(n === src.length && off === 0 ? src : src.subarray(off, off + n), BASE);
     fn(BASE, BASE + n, key);
     dst.set(mem.subarray(BASE, BASE + n), dstOffset + off);
   }
-}
+};

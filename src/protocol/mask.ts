@@ -11,9 +11,9 @@
  *   when the runtime supports it.
  * bench/mask.mjs measures all of them.
  */
-import { applyMaskToSimd, simdAvailable } from "./mask-simd.js";
+import { applyMaskToSimd, keyWord, simdAvailable, type MaskTo } from "./mask-simd.js";
 
-export { applyMaskToSimd, simdAvailable, SIMD_BLOCK } from "./mask-simd.js";
+export { applyMaskToSimd, simdAvailable, SIMD_BLOCK, type MaskTo } from "./mask-simd.js";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -32,26 +32,14 @@ export const SIMD_THRESHOLD = 192;
 /** Which path applyMask/applyMaskTo use for large payloads: "wasm-simd" or "js-words". */
 export const maskImplementation: "wasm-simd" | "js-words" = simdAvailable ? "wasm-simd" : "js-words";
 
-/**
- * XOR `src[0, length)` with the 4-octet key at `mask[maskOffset]` into `dst` at `dstOffset`. src and dst may be the
- * same bytes (in place) or not overlap at all; other overlaps are not supported. `phase` (default 0) is the key index
- * of the first octet: octet i uses key octet (phase + i) mod 4, so a payload can be masked piece by piece.
- */
-export function applyMaskTo(
-  src: Uint8Array,
-  mask: Uint8Array,
-  maskOffset: number,
-  dst: Uint8Array,
-  dstOffset: number,
-  length: number,
-  phase = 0,
-): void {
+/** The entry point (a MaskTo): WebAssembly SIMD from SIMD_THRESHOLD octets up when available, else the word loop. */
+export const applyMaskTo: MaskTo = (src, mask, maskOffset, dst, dstOffset, length, phase = 0) => {
   if (length >= SIMD_THRESHOLD && simdAvailable) {
     applyMaskToSimd(src, mask, maskOffset, dst, dstOffset, length, phase);
   } else {
     applyMaskToWords(src, mask, maskOffset, dst, dstOffset, length, phase);
   }
-}
+};
 
 /** Unmask/mask `data` in place with the 4-byte key at `mask[maskOffset]`. */
 export function applyMask(data: Uint8Array, mask: Uint8Array, maskOffset = 0): void {
@@ -63,20 +51,15 @@ export function applyMaskPlain(data: Uint8Array, mask: Uint8Array, maskOffset = 
   for (let i = 0; i < data.length; i++) data[i] = data[i]! ^ mask[maskOffset + (i & 3)]!;
 }
 
-/** The JavaScript path of applyMaskTo (same arguments), whatever the length: 32-bit words with a byte head and tail. */
-export function applyMaskToWords(
-  src: Uint8Array,
-  mask: Uint8Array,
-  maskOffset: number,
-  dst: Uint8Array,
-  dstOffset: number,
-  length: number,
-  phase = 0,
-): void {
-  const k0 = mask[maskOffset + (phase & 3)]!;
-  const k1 = mask[maskOffset + ((phase + 1) & 3)]!;
-  const k2 = mask[maskOffset + ((phase + 2) & 3)]!;
-  const k3 = mask[maskOffset + ((phase + 3) & 3)]!;
+/** The JavaScript path of applyMaskTo (a MaskTo), whatever the length: 32-bit words with a byte head and tail. */
+export const applyMaskToWords: MaskTo = (src, mask, maskOffset, dst, dstOffset, length, phase = 0) => {
+  // The key octets for octets 0-3 are the low octets of these values: a store into a Uint8Array keeps the low 8 bits
+  // (ToUint8), so they need no `& 0xff`.
+  const first = keyWord(mask, maskOffset, phase);
+  const k0 = first;
+  const k1 = first >>> 8;
+  const k2 = first >>> 16;
+  const k3 = first >>> 24;
   if (length < WORDS_THRESHOLD) {
     // Short payloads (most chat-sized messages): the octet loop, inline.
     const end = length & ~3;
@@ -105,12 +88,15 @@ export function applyMaskToWords(
   const head = -dstAt & 3;
   maskBytes(from, fromOffset, dst, dstOffset, head, k0, k1, k2, k3);
   const words = (length - head) >>> 2;
-  const h0 = head === 0 ? k0 : head === 1 ? k1 : head === 2 ? k2 : k3;
-  const h1 = head === 0 ? k1 : head === 1 ? k2 : head === 2 ? k3 : k0;
-  const h2 = head === 0 ? k2 : head === 1 ? k3 : head === 2 ? k0 : k1;
-  const h3 = head === 0 ? k3 : head === 1 ? k0 : head === 2 ? k1 : k2;
+  // From the boundary on, the key starts at index phase + head: the keyWord rotated right by `head` octets.
+  const shift = head << 3;
+  const rotated = shift === 0 ? first : (first >>> shift) | (first << (32 - shift));
+  const h0 = rotated;
+  const h1 = rotated >>> 8;
+  const h2 = rotated >>> 16;
+  const h3 = rotated >>> 24;
   // The key word must hold the 4 key octets in memory order, whatever the host's endianness.
-  const key = LITTLE_ENDIAN ? h0 | (h1 << 8) | (h2 << 16) | (h3 << 24) : (h0 << 24) | (h1 << 16) | (h2 << 8) | h3;
+  const key = LITTLE_ENDIAN ? rotated : ((h0 & 0xff) << 24) | ((h1 & 0xff) << 16) | ((h2 & 0xff) << 8) | h3;
   const s32 = new Int32Array(from.buffer, from.byteOffset + fromOffset + head, words);
   const d32 = from === dst && fromOffset === dstOffset ? s32 : new Int32Array(dst.buffer, dstAt + head, words);
   // Four words per iteration: about twice the speed of one (bench/mask.mjs, "words" rows).
@@ -126,9 +112,9 @@ export function applyMaskToWords(
   // Tail: the last 0-3 octets, the key at index (head + 4 × words) mod 4 = head.
   const done = head + (words << 2);
   maskBytes(from, fromOffset + done, dst, dstOffset + done, length - done, h0, h1, h2, h3);
-}
+};
 
-/** Octet loop, 4 per iteration: `dst[d + i] = src[s + i] ^ key[i mod 4]` for i in [0, n). */
+/** Octet loop, 4 per iteration: `dst[d + i] = src[s + i] ^ key[i mod 4]` for i in [0, n), key octet j the low octet of kj. */
 function maskBytes(
   src: Uint8Array,
   s: number,

@@ -3,19 +3,13 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closed } from "./fixtures.mjs";
+import { startApiServer, openClient, closeAndWait } from "./fixtures.mjs";
 import { messageQueue } from "../helpers/index.mjs";
 
 describe("WHATWG WebSockets §binaryType", () => {
   let srv;
   before(async () => (srv = await startApiServer()));
   after(() => srv.close());
-
-  async function done(ws) {
-    const c = closed(ws);
-    ws.close();
-    await c;
-  }
 
   it("the initial value is 'blob' on the client; server-side connections start at 'nodebuffer' (Node extension)", async () => {
     const ws = await openClient(srv.url + "/echo");
@@ -24,7 +18,7 @@ describe("WHATWG WebSockets §binaryType", () => {
     const own = new WebSocket(srv.url + "/echo", [], { binaryType: "arraybuffer" });
     assert.equal(own.binaryType, "arraybuffer", "the Node option sets the initial value");
     own.close();
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("setter (WebIDL enumeration): a value that is not a BinaryType is ignored, without exception", async () => {
@@ -36,7 +30,7 @@ describe("WHATWG WebSockets §binaryType", () => {
     }
     ws.binaryType = { toString: () => "blob" }; // converted to a string first
     assert.equal(ws.binaryType, "blob");
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("message step 2, binaryType 'blob': data is a Blob with the payload bytes and an empty type", async () => {
@@ -48,7 +42,7 @@ describe("WHATWG WebSockets §binaryType", () => {
     assert.equal(d.size, 4);
     assert.equal(d.type, "");
     assert.equal(Buffer.from(await d.arrayBuffer()).toString("hex"), "000102ff");
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("message step 2, binaryType 'arraybuffer': data is an ArrayBuffer holding exactly the payload", async () => {
@@ -69,7 +63,7 @@ describe("WHATWG WebSockets §binaryType", () => {
     assert.equal(empty.byteLength, 0);
     assert.equal(b.byteLength, 200_000);
     assert.ok(Buffer.from(b).equals(big));
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("binaryType 'nodebuffer' (Node extension): data is a Buffer (handed over without a copy)", async () => {
@@ -80,7 +74,7 @@ describe("WHATWG WebSockets §binaryType", () => {
     const d = await inbox.next();
     assert.ok(Buffer.isBuffer(d));
     assert.equal(d.toString(), "node");
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("message step 2: binaryType is read when each message arrives, so changing it affects the following ones", async () => {
@@ -100,7 +94,7 @@ describe("WHATWG WebSockets §binaryType", () => {
     assert.ok(got[1] instanceof ArrayBuffer && !Buffer.isBuffer(got[1]));
     assert.ok(Buffer.isBuffer(got[2]));
     assert.ok(got[3] instanceof Blob);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("message step 2: text messages are strings whatever binaryType says", async () => {
@@ -111,7 +105,7 @@ describe("WHATWG WebSockets §binaryType", () => {
       ws.send(`text as ${t}`);
       assert.equal(await inbox.next(), `text as ${t}`);
     }
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("server-side connections honour binaryType the same way", async () => {
@@ -136,6 +130,6 @@ describe("WHATWG WebSockets §binaryType", () => {
     assert.ok(got[0] instanceof Blob);
     assert.ok(got[1] instanceof ArrayBuffer);
     assert.ok(Buffer.isBuffer(got[2]));
-    await done(ws);
+    await closeAndWait(ws);
   });
 });

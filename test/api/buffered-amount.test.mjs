@@ -4,7 +4,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closed, withTimeout, sleep } from "./fixtures.mjs";
+import { startApiServer, openClient, closeAndWait, closed, withTimeout, sleep } from "./fixtures.mjs";
 
 /** Resolves once `ws.bufferedAmount` is 0, polling; rejects after `ms`. */
 async function drained(ws, ms = 10_000) {
@@ -20,12 +20,6 @@ describe("WHATWG WebSockets §bufferedAmount", () => {
   before(async () => (srv = await startApiServer()));
   after(() => srv.close());
 
-  async function done(ws) {
-    const c = closed(ws);
-    ws.close();
-    await c;
-  }
-
   it("is 0 while CONNECTING, and a send() that throws there adds nothing", async () => {
     const ws = new WebSocket(srv.url + "/sink");
     assert.equal(ws.bufferedAmount, 0);
@@ -33,7 +27,7 @@ describe("WHATWG WebSockets §bufferedAmount", () => {
     assert.equal(ws.bufferedAmount, 0);
     await withTimeout(new Promise((r) => (ws.onopen = r)), 5000, "open");
     assert.equal(ws.bufferedAmount, 0);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("send() steps: a string adds its UTF-8 byte length (not its UTF-16 length), without framing", async () => {
@@ -45,7 +39,7 @@ describe("WHATWG WebSockets §bufferedAmount", () => {
     ws.send("");
     assert.equal(ws.bufferedAmount, 13);
     await drained(ws);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("send() steps: ArrayBuffer, views (their byteLength) and Blobs (their size) add up within a task", async () => {
@@ -58,7 +52,7 @@ describe("WHATWG WebSockets §bufferedAmount", () => {
     assert.equal(ws.bufferedAmount, 10 + 12 + 5 + 10 + 300);
     await drained(ws);
     await srv.waitReceived(5);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("decreases to 0 once the data is transmitted; pings and close frames never count", async () => {
@@ -69,7 +63,7 @@ describe("WHATWG WebSockets §bufferedAmount", () => {
     await drained(ws);
     ws.ping("only a ping");
     assert.equal(ws.bufferedAmount, 0);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("counts data the kernel would not take yet (peer not reading), then drains to 0 when the peer reads", async () => {
@@ -90,7 +84,7 @@ describe("WHATWG WebSockets §bufferedAmount", () => {
     sws._transport.socket.resume();
     await drained(ws, 20_000);
     await srv.waitReceived(n, 20_000);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("with permessage-deflate: counts the uncompressed payload (application data), including messages waiting for zlib", async () => {
@@ -107,7 +101,7 @@ describe("WHATWG WebSockets §bufferedAmount", () => {
     assert.equal(got[0], text, "the order and content survive compression");
     assert.equal(got[1], "small");
     assert.equal(got[2].length, 100_000);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("send() steps: after close() the data is not sent, yet bufferedAmount grows by its size and never goes down", async () => {

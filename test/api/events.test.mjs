@@ -98,89 +98,71 @@ describe("WHATWG WebSockets §Feedback from the protocol — event objects", () 
   });
 });
 
+/**
+ * Connects a client to a raw server that runs `behave(socket)` after the opening handshake, and resolves once the
+ * client has closed with { events } (recordEvents) and { ev } (its close event). The raw server is closed after.
+ */
+async function clientAgainstRaw(behave) {
+  const raw = await startRawServer(behave);
+  try {
+    const ws = new WebSocket(raw.url);
+    const events = recordEvents(ws);
+    const ev = await closed(ws);
+    return { events, ev };
+  } finally {
+    await raw.close();
+  }
+}
+
 describe("WHATWG WebSockets §Feedback from the protocol — abnormal closures (raw TCP peer)", () => {
   it("the TCP connection lost without a close frame: close 1006, wasClean false, and no error event (not failed; as Chromium)", async () => {
-    const raw = await startRawServer((socket) => {
+    const { events, ev } = await clientAgainstRaw((socket) => {
       socket.write(serverFrame(0x1, "one message"));
       setTimeout(() => {
         socket.write(Buffer.from([0x82, 0x7e, 0x10])); // half a frame header, then the socket goes away
         setTimeout(() => socket.destroy(), 20);
       }, 20);
     });
-    try {
-      const ws = new WebSocket(raw.url);
-      const events = recordEvents(ws);
-      const ev = await closed(ws);
-      assert.deepEqual(events.map((e) => [e.type, e.readyState]), [
-        ["open", 1],
-        ["message", 1],
-        ["close", 3],
-      ]);
-      assert.deepEqual([ev.code, ev.reason, ev.wasClean], [1006, "", false]);
-    } finally {
-      await raw.close();
-    }
+    assert.deepEqual(events.map((e) => [e.type, e.readyState]), [
+      ["open", 1],
+      ["message", 1],
+      ["close", 3],
+    ]);
+    assert.deepEqual([ev.code, ev.reason, ev.wasClean], [1006, "", false]);
   });
 
   it("the TCP connection reset: close 1006, wasClean false", async () => {
-    const raw = await startRawServer((socket) => setTimeout(() => socket.resetAndDestroy(), 20));
-    try {
-      const ws = new WebSocket(raw.url);
-      const ev = await closed(ws);
-      assert.deepEqual([ev.code, ev.wasClean], [1006, false]);
-    } finally {
-      await raw.close();
-    }
+    const { ev } = await clientAgainstRaw((socket) => setTimeout(() => socket.resetAndDestroy(), 20));
+    assert.deepEqual([ev.code, ev.wasClean], [1006, false]);
   });
 
   it("a protocol violation by the server (masked frame) fails the connection: error (with the ProtocolError), then close 1006", async () => {
-    const raw = await startRawServer((socket) => socket.write(Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x61])));
-    try {
-      const ws = new WebSocket(raw.url);
-      const events = recordEvents(ws);
-      const ev = await closed(ws);
-      assert.deepEqual(events.map((e) => [e.type, e.readyState]), [
-        ["open", 1],
-        ["error", 3],
-        ["close", 3],
-      ]);
-      assert.ok(events[1].ev.error instanceof ProtocolError);
-      assert.equal(events[1].ev.error.closeCode, 1002);
-      assert.deepEqual([ev.code, ev.wasClean], [1006, false]);
-    } finally {
-      await raw.close();
-    }
+    const { events, ev } = await clientAgainstRaw((socket) => socket.write(Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x61])));
+    assert.deepEqual(events.map((e) => [e.type, e.readyState]), [
+      ["open", 1],
+      ["error", 3],
+      ["close", 3],
+    ]);
+    assert.ok(events[1].ev.error instanceof ProtocolError);
+    assert.equal(events[1].ev.error.closeCode, 1002);
+    assert.deepEqual([ev.code, ev.wasClean], [1006, false]);
   });
 
   it("a close frame from the server and then TCP closed: close with its code and reason, wasClean true, no error", async () => {
-    const raw = await startRawServer((socket) => {
+    const { events, ev } = await clientAgainstRaw((socket) => {
       socket.write(serverFrame(0x8, closePayload(4500, "raw bye")));
       socket.once("data", () => setTimeout(() => socket.end(), 10));
     });
-    try {
-      const ws = new WebSocket(raw.url);
-      const events = recordEvents(ws);
-      const ev = await closed(ws);
-      assert.deepEqual(events.map((e) => e.type), ["open", "close"]);
-      assert.deepEqual([ev.code, ev.reason, ev.wasClean], [4500, "raw bye", true]);
-    } finally {
-      await raw.close();
-    }
+    assert.deepEqual(events.map((e) => e.type), ["open", "close"]);
+    assert.deepEqual([ev.code, ev.reason, ev.wasClean], [4500, "raw bye", true]);
   });
 
   it("a message arriving after the server's close frame is not delivered (the parser stops at the close)", async () => {
-    const raw = await startRawServer((socket) => {
+    const { events } = await clientAgainstRaw((socket) => {
       socket.write(Buffer.concat([serverFrame(0x8, closePayload(1000)), serverFrame(0x1, "too late")]));
       socket.once("data", () => setTimeout(() => socket.end(), 10));
     });
-    try {
-      const ws = new WebSocket(raw.url);
-      const events = recordEvents(ws);
-      await closed(ws);
-      assert.deepEqual(events.map((e) => e.type), ["open", "close"]);
-    } finally {
-      await raw.close();
-    }
+    assert.deepEqual(events.map((e) => e.type), ["open", "close"]);
   });
 });
 

@@ -74,6 +74,13 @@ export function closed(ws, ms = 5000) {
   return nextEvent(ws, "close", ms);
 }
 
+/** Calls ws.close() (no code, no reason) and resolves once its close event has fired. */
+export async function closeAndWait(ws) {
+  const c = closed(ws);
+  ws.close();
+  await c;
+}
+
 /**
  * A raw TCP server that answers the opening handshake itself and then runs `behave(socket)`, to send what a wshub
  * server never would (or to vanish mid-stream).

@@ -3,7 +3,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closed, nextEvent, withTimeout, sleep } from "./fixtures.mjs";
+import { startApiServer, openClient, closeAndWait, closed, nextEvent, withTimeout, sleep } from "./fixtures.mjs";
 import { messageQueue } from "../helpers/index.mjs";
 
 /** What the /sink server received, as [kind, hex-or-text]. */
@@ -18,11 +18,6 @@ describe("WHATWG WebSockets §send(data)", () => {
     srv.received.length = 0;
     return openClient(srv.url + "/sink");
   }
-  async function done(ws) {
-    const c = closed(ws);
-    ws.close();
-    await c;
-  }
 
   it("step 1: while CONNECTING, send() throws an InvalidStateError DOMException (and buffers nothing)", async () => {
     const ws = new WebSocket(srv.url + "/sink");
@@ -34,7 +29,7 @@ describe("WHATWG WebSockets §send(data)", () => {
     }
     assert.equal(ws.bufferedAmount, 0);
     await nextEvent(ws, "open");
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("WebIDL: send() without an argument throws TypeError; a SharedArrayBuffer (or a view on one) is not a BufferSource", async () => {
@@ -42,7 +37,7 @@ describe("WHATWG WebSockets §send(data)", () => {
     assert.throws(() => ws.send(), TypeError);
     assert.throws(() => ws.send(new SharedArrayBuffer(4)), TypeError);
     assert.throws(() => ws.send(new Uint8Array(new SharedArrayBuffer(4))), TypeError);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("step 2, string: sent as a text frame of its UTF-8 bytes; lone surrogates become U+FFFD (USVString)", async () => {
@@ -58,7 +53,7 @@ describe("WHATWG WebSockets §send(data)", () => {
       ["text", ""],
       ["text", "a\uFFFDb"],
     ]);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("step 2, string (WebIDL conversion): a value that is not a BufferSource or Blob is sent as its string", async () => {
@@ -74,7 +69,7 @@ describe("WHATWG WebSockets §send(data)", () => {
       ["text", "custom"],
       ["text", "undefined"],
     ]);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("step 2, ArrayBuffer and every ArrayBufferView (typed arrays, DataView, Buffer): exactly the viewed bytes, as binary", async () => {
@@ -104,7 +99,7 @@ describe("WHATWG WebSockets §send(data)", () => {
       ["binary", "ff"],
       ["binary", ""],
     ]);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("step 2, Blob: sent as binary; order is kept across kinds while the Blob is read", async () => {
@@ -122,7 +117,7 @@ describe("WHATWG WebSockets §send(data)", () => {
       ["binary", "010278"],
       ["text", "last"],
     ]);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("step 2: the bytes are taken at the time of the call (later changes to the buffer are not sent)", async () => {
@@ -144,7 +139,7 @@ describe("WHATWG WebSockets §send(data)", () => {
     assert.ok(Buffer.from(got[2]).every((b) => b === 1));
     assert.equal(got[3].length, 100_000);
     assert.ok(Buffer.from(got[3]).every((b) => b === 5), "the compressed message carries the bytes of send() time");
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("step 2: once CLOSING, data is not sent and send() does not throw", async () => {
@@ -174,7 +169,7 @@ describe("WHATWG WebSockets §send(data)", () => {
     assert.ok(a instanceof ArrayBuffer);
     assert.ok(Buffer.from(a).equals(Buffer.from(bin)));
     assert.equal(b, text);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("server-side connections: send() takes the same kinds (string, ArrayBuffer, views, Blob) and keeps their order", async () => {
@@ -197,7 +192,7 @@ describe("WHATWG WebSockets §send(data)", () => {
     assert.equal(Buffer.from(got[3]).toString("hex"), "0607");
     assert.ok(Buffer.from(got[4]).every((b) => b === 3));
     assert.throws(() => sws.send(), TypeError);
-    await done(ws);
+    await closeAndWait(ws);
   });
 
   it("a Blob that cannot be read fails the connection: error, then close 1006 (send() steps, 'fail the WebSocket connection')", async () => {

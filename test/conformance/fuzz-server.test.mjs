@@ -7,21 +7,11 @@ import assert from "node:assert/strict";
 import { WebSocketServer, WebSocket } from "../../dist/index.js";
 import { frame, parseFrames } from "../protocol/wire.mjs";
 import { openWebSocket } from "./raw-peer.mjs";
+import { prng } from "../helpers/index.mjs";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CONNECTIONS = 400;
 const PARALLEL = 8;
-
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generator(rand) {
   const int = (n) => Math.floor(rand() * n);

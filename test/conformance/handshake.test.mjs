@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { WebSocketServer } from "../../dist/index.js";
 import { c, closePayload, s } from "../protocol/wire.mjs";
 import { acceptFor, connectRaw, splitHead } from "./raw-peer.mjs";
+import { startEchoServer } from "../helpers/index.mjs";
 
 const TIMEOUT = 5000;
 let wss;
@@ -49,15 +50,8 @@ const FAULTS = [
 
 describe("RFC 6455 §4.2.1 handshake faults over raw TCP", () => {
   before(async () => {
-    wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-    wss.on("connection", (ws) => {
-      ws.onmessage = (e) => ws.send(e.data);
-    });
+    wss = await startEchoServer();
     wss.on("upgradeError", (err) => upgradeErrors.push(err));
-    await new Promise((resolve, reject) => {
-      wss.once("listening", resolve);
-      wss.once("error", reject);
-    });
     port = wss.address().port;
   });
   after(async () => {

@@ -7,6 +7,7 @@ import { WebSocketServer } from "../../dist/index.js";
 import { c, closePayload, frame, s } from "../protocol/wire.mjs";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { connectRaw, diffAt, openWebSocket, splitHead } from "./raw-peer.mjs";
+import { startEchoServer } from "../helpers/index.mjs";
 
 const CASE_TIMEOUT = 8000;
 const MiB = 1024 * 1024;
@@ -341,14 +342,7 @@ async function runCase(kase) {
 
 describe("server conformance (raw TCP client, exact bytes)", () => {
   before(async () => {
-    wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-    wss.on("connection", (ws) => {
-      ws.onmessage = (e) => ws.send(e.data);
-    });
-    await new Promise((resolve, reject) => {
-      wss.once("listening", resolve);
-      wss.once("error", reject);
-    });
+    wss = await startEchoServer();
     port = wss.address().port;
   });
   after(async () => {

@@ -31,6 +31,15 @@ export async function startServer(options = {}) {
   return wss;
 }
 
+/** startServer, and every connection echoes each message it receives (same type, same data). */
+export async function startEchoServer(options = {}) {
+  const wss = await startServer(options);
+  wss.on("connection", (ws) => {
+    ws.onmessage = (e) => ws.send(e.data);
+  });
+  return wss;
+}
+
 /**
  * Resolves with the next `type` event from an EventTarget or EventEmitter (the first argument for an emitter),
  * or rejects after `ms` milliseconds.
@@ -63,6 +72,18 @@ export function textPayload(n) {
 export function binaryPayload(n) {
   if (n === 0) return Buffer.alloc(0);
   return createHash("shake256", { outputLength: n }).update(`wshub-${n}`).digest();
+}
+
+/** mulberry32: a small deterministic PRNG; returns a function giving numbers in [0, 1) from a 32-bit seed. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /**

@@ -7,48 +7,17 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { WebSocket } from "../../dist/index.js";
-import { startServer, withTimeout, nextEvent, messageQueue, sha256, textPayload, binaryPayload } from "../helpers/index.mjs";
+import { startServer, withTimeout, nextEvent } from "../helpers/index.mjs";
+import { SIZES, KINDS, describeData, EXPECTED, TEXT_FRAGMENTED, BINARY_FRAGMENTED, closeInfo, recordEchoServer, openClient, expectClientExchange } from "./fixtures.mjs";
 import { PythonPeer } from "./py-peer.mjs";
-
-const SIZES = [0, 1, 64 * 1024, 8 * 1024 * 1024];
-const KINDS = ["text", "binary"];
-const payload = (kind, n) => (kind === "text" ? textPayload(n) : binaryPayload(n));
-const describeData = (data) => ({
-  kind: typeof data === "string" ? "text" : "binary",
-  size: typeof data === "string" ? Buffer.byteLength(data) : data.length,
-  sha256: sha256(data),
-});
-const TEXT_FRAGMENTED = "fragménted ✓";
-const BINARY_FRAGMENTED = Buffer.from([0, 1, 2, 3, 4]);
 
 describe("interop: python-websockets client → wshub server (RFC 6455 §5, §5.4, §5.5.2-3, §7)", () => {
   let wss;
-  const connections = new Map(); // path -> record of what our server saw
+  let connections; // path -> record of what our server saw
 
   before(async () => {
     wss = await startServer();
-    wss.on("connection", (ws, req) => {
-      const record = { messages: [], pings: [], pongs: [], close: null };
-      record.closed = new Promise((resolve) =>
-        ws.addEventListener("close", (ev) => resolve((record.close = { code: ev.code, reason: ev.reason, wasClean: ev.wasClean }))),
-      );
-      connections.set(req.url, record);
-      ws.addEventListener("ping", (ev) => record.pings.push(ev.data.toString()));
-      ws.addEventListener("pong", (ev) => record.pongs.push(ev.data.toString()));
-      ws.addEventListener("message", (ev) => {
-        const data = ev.data;
-        if (data === "cmd:ping-me") {
-          ws.addEventListener("pong", (p) => ws.send(`pong-seen:${p.data.toString()}`), { once: true });
-          ws.ping("srv-ping");
-        } else if (data === "cmd:close-me") {
-          ws.close(4002, "server-bye");
-        } else {
-          record.messages.push(describeData(data));
-          ws.send(data);
-        }
-      });
-    });
+    connections = recordEchoServer(wss);
   });
 
   after(async () => {
@@ -68,16 +37,15 @@ describe("interop: python-websockets client → wshub server (RFC 6455 §5, §5.
     const echoes = ev.filter((e) => e.event === "echo");
     assert.equal(echoes.length, SIZES.length * KINDS.length);
     for (const e of echoes) assert.equal(e.equal, true, `echo differs: ${JSON.stringify(e)}`);
-    const expected = KINDS.flatMap((kind) => SIZES.map((n) => describeData(payload(kind, n))));
     assert.deepEqual(
       echoes.map((e) => e.sent),
-      expected,
+      EXPECTED,
     );
     // Our server received exactly those messages, then each fragmented message as one message (§5.4), the
     // ping between the text fragments handled on the way.
     const record = connections.get("/py/matrix");
     assert.ok(record, "our server saw the connection at /py/matrix");
-    assert.deepEqual(record.messages, [...expected, describeData(TEXT_FRAGMENTED), describeData(BINARY_FRAGMENTED)]);
+    assert.deepEqual(record.messages, [...EXPECTED, describeData(TEXT_FRAGMENTED), describeData(BINARY_FRAGMENTED)]);
     assert.deepEqual(
       ev.filter((e) => e.event === "echo-fragmented").map((e) => e.equal),
       [true, true],
@@ -131,55 +99,27 @@ describe("interop: wshub client → python-websockets server (RFC 6455 §5, §5.
 
   after(() => py?.kill());
 
-  async function open(path) {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, undefined, { binaryType: "nodebuffer" });
-    const inbox = messageQueue(ws);
-    await nextEvent(ws, "open", 5000);
-    return { ws, inbox };
-  }
+  const open = (path) => openClient(`ws://127.0.0.1:${port}${path}`);
 
   it("echoes every size and kind, receives fragmented messages whole, pings both ways, and closes with 4001 'done'", async () => {
-    const { ws, inbox } = await open("/node/matrix");
-    const pings = [];
-    ws.addEventListener("ping", (ev) => pings.push(ev.data.toString()));
+    const { ws, inbox, pings } = await open("/node/matrix");
     const closed = nextEvent(ws, "close", 40_000);
-    for (const kind of KINDS) {
-      for (const n of SIZES) {
-        const data = payload(kind, n);
-        ws.send(data);
-        const echo = await inbox.next();
-        assert.deepEqual(describeData(echo), describeData(data), `${kind} ${n} B echo`);
-        if (kind === "text") assert.equal(echo, data);
-        else assert.ok(Buffer.isBuffer(echo) && echo.equals(data));
-      }
-    }
-    // §5.4: Python sends each as several frames (some empty, a ping between the text fragments); we deliver
-    // one message each.
-    ws.send("cmd:fragments");
-    assert.equal(await inbox.next(), TEXT_FRAGMENTED);
-    assert.deepEqual(await inbox.next(), BINARY_FRAGMENTED);
-    // §5.5.2-3: our ping is answered with the same payload.
-    const pong = nextEvent(ws, "pong");
-    ws.ping("node-ping");
-    assert.equal((await pong).data.toString(), "node-ping");
+    // The echo matrix; §5.4: Python sends each fragmented message as several frames (some empty, a ping between the
+    // text fragments), and we deliver one message each; §5.5.2-3: our ping is answered with the same payload, and
     // Python's ping is answered by us.
-    ws.send("cmd:ping-me");
-    assert.equal(await inbox.next(), "pong-seen");
+    await expectClientExchange(ws, inbox);
     assert.deepEqual(pings, ["mid-fragment", "py-srv-ping"]);
     // §7: we start the closing handshake; Python echoes 4001 and closes TCP.
     ws.close(4001, "done");
     const close = await closed;
-    assert.deepEqual({ code: close.code, reason: close.reason, wasClean: close.wasClean }, { code: 4001, reason: "done", wasClean: true });
+    assert.deepEqual(closeInfo(close), { code: 4001, reason: "done", wasClean: true });
     const seen = await py.waitFor((e) => e.event === "closed" && e.path === "/node/matrix", 10_000, "python closed");
     assert.deepEqual({ code: seen.code, reason: seen.reason }, { code: 4001, reason: "done" });
     assert.deepEqual(seen.close_rcvd, { code: 4001, reason: "done" });
     assert.equal(seen.close_sent?.code, 4001, "python echoed the close code");
     // Python received exactly what we sent.
     const received = py.events.filter((e) => e.event === "received").map(({ kind, size, sha256 }) => ({ kind, size, sha256 }));
-    assert.deepEqual(
-      received,
-      KINDS.flatMap((kind) => SIZES.map((n) => describeData(payload(kind, n)))),
-    );
+    assert.deepEqual(received, EXPECTED);
   });
 
   it("a close started by the Python server (4003 'server-done') is seen by our client", async () => {
@@ -187,7 +127,7 @@ describe("interop: wshub client → python-websockets server (RFC 6455 §5, §5.
     const closed = nextEvent(ws, "close", 15_000);
     ws.send("cmd:close-me");
     const close = await closed;
-    assert.deepEqual({ code: close.code, reason: close.reason, wasClean: close.wasClean }, { code: 4003, reason: "server-done", wasClean: true });
+    assert.deepEqual(closeInfo(close), { code: 4003, reason: "server-done", wasClean: true });
     const seen = await py.waitFor((e) => e.event === "closed" && e.path === "/node/server-close", 10_000, "python closed");
     // Python, the initiator, sent 4003 and saw our echo of its code (§5.5.1): a clean close.
     assert.equal(seen.code, 4003);

@@ -8,19 +8,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocketServer as PeerServer, WebSocket as PeerSocket } from "ws";
 import { WebSocket } from "../../dist/index.js";
-import { startServer, withTimeout, nextEvent, messageQueue, sha256, textPayload, binaryPayload } from "../helpers/index.mjs";
-
-const SIZES = [0, 1, 64 * 1024, 8 * 1024 * 1024];
-const KINDS = ["text", "binary"];
-const payload = (kind, n) => (kind === "text" ? textPayload(n) : binaryPayload(n));
-const describeData = (data) => ({
-  kind: typeof data === "string" ? "text" : "binary",
-  size: typeof data === "string" ? Buffer.byteLength(data) : data.length,
-  sha256: sha256(data),
-});
-const EXPECTED = KINDS.flatMap((kind) => SIZES.map((n) => describeData(payload(kind, n))));
-const TEXT_FRAGMENTED = "fragménted ✓";
-const BINARY_FRAGMENTED = Buffer.from([0, 1, 2, 3, 4]);
+import { startServer, withTimeout, nextEvent, messageQueue } from "../helpers/index.mjs";
+import { describeData, EXPECTED, TEXT_FRAGMENTED, BINARY_FRAGMENTED, closeInfo, recordEchoServer, openClient, expectEchoes, expectPipelinedEchoes, expectFragmented, expectClientExchange } from "./fixtures.mjs";
 
 /**
  * Sends TEXT_FRAGMENTED and BINARY_FRAGMENTED from a `ws` socket as fragmented messages (RFC 6455 §5.4).
@@ -41,7 +30,7 @@ function sendFragmented(peer) {
 /** Resolves with { code, reason, wasClean } from the `ws` socket's close event. */
 function peerClosed(peer, ms = 15_000) {
   return withTimeout(
-    new Promise((resolve) => peer.addEventListener("close", (ev) => resolve({ code: ev.code, reason: ev.reason, wasClean: ev.wasClean }), { once: true })),
+    new Promise((resolve) => peer.addEventListener("close", (ev) => resolve(closeInfo(ev)), { once: true })),
     ms,
     "ws peer close",
   );
@@ -49,29 +38,11 @@ function peerClosed(peer, ms = 15_000) {
 
 describe("interop: ws client → wshub server (RFC 6455 §5, §5.4, §5.5.2-3, §7)", () => {
   let wss;
-  const connections = new Map(); // path -> what our server saw
+  let connections; // path -> what our server saw
 
   before(async () => {
     wss = await startServer();
-    wss.on("connection", (ws, req) => {
-      const record = { messages: [], pings: [], pongs: [] };
-      record.closed = new Promise((resolve) => ws.addEventListener("close", (ev) => resolve({ code: ev.code, reason: ev.reason, wasClean: ev.wasClean })));
-      connections.set(req.url, record);
-      ws.addEventListener("ping", (ev) => record.pings.push(ev.data.toString()));
-      ws.addEventListener("pong", (ev) => record.pongs.push(ev.data.toString()));
-      ws.addEventListener("message", (ev) => {
-        const data = ev.data;
-        if (data === "cmd:ping-me") {
-          ws.addEventListener("pong", (p) => ws.send(`pong-seen:${p.data.toString()}`), { once: true });
-          ws.ping("srv-ping");
-        } else if (data === "cmd:close-me") {
-          ws.close(4002, "server-bye");
-        } else {
-          record.messages.push(describeData(data));
-          ws.send(data);
-        }
-      });
-    });
+    connections = recordEchoServer(wss);
   });
 
   after(async () => {
@@ -90,18 +61,9 @@ describe("interop: ws client → wshub server (RFC 6455 §5, §5.4, §5.5.2-3, �
     const peerPings = [];
     peer.on("ping", (data) => peerPings.push(data.toString()));
     const closed = peerClosed(peer, 40_000);
-    for (const kind of KINDS) {
-      for (const n of SIZES) {
-        const data = payload(kind, n);
-        peer.send(data);
-        const echo = await inbox.next();
-        if (kind === "text") assert.equal(echo, data, `text ${n} B echo`);
-        else assert.ok(Buffer.isBuffer(echo) && echo.equals(data), `binary ${n} B echo`);
-      }
-    }
+    await expectEchoes(peer, inbox);
     sendFragmented(peer);
-    assert.equal(await inbox.next(), TEXT_FRAGMENTED);
-    assert.deepEqual(await inbox.next(), BINARY_FRAGMENTED);
+    await expectFragmented(inbox);
     const record = connections.get("/ws/matrix");
     // Our server received exactly what was sent, each fragmented message as one message (§5.4).
     assert.deepEqual(record.messages, [...EXPECTED, describeData(TEXT_FRAGMENTED), describeData(BINARY_FRAGMENTED)]);
@@ -123,10 +85,7 @@ describe("interop: ws client → wshub server (RFC 6455 §5, §5.4, §5.5.2-3, �
 
   it("messages sent back to back, without waiting for echoes, come back whole and in order", async () => {
     const { peer, inbox } = await openPeer("/ws/pipelined");
-    for (const kind of KINDS) for (const n of SIZES) peer.send(payload(kind, n));
-    for (const kind of KINDS) {
-      for (const n of SIZES) assert.deepEqual(describeData(await inbox.next()), describeData(payload(kind, n)), `${kind} ${n} B`);
-    }
+    await expectPipelinedEchoes(peer, inbox);
     assert.deepEqual(connections.get("/ws/pipelined").messages, EXPECTED);
     peer.close(1000);
     await peerClosed(peer);
@@ -207,55 +166,30 @@ describe("interop: wshub client → ws server (RFC 6455 §5, §5.4, §5.5.2-3, �
     await new Promise((resolve) => (peerServer ? peerServer.close(() => resolve()) : resolve()));
   });
 
-  async function open(path) {
-    const ws = new WebSocket(`${url}${path}`, undefined, { binaryType: "nodebuffer" });
-    const inbox = messageQueue(ws);
-    await nextEvent(ws, "open", 5000);
-    return { ws, inbox };
-  }
+  const open = (path) => openClient(`${url}${path}`);
 
   it("echoes every size and kind, receives fragmented messages whole, pings both ways, and closes with 4001 'done'", async () => {
-    const { ws, inbox } = await open("/node/matrix");
-    const pings = [];
-    ws.addEventListener("ping", (ev) => pings.push(ev.data.toString()));
+    const { ws, inbox, pings } = await open("/node/matrix");
     const closed = nextEvent(ws, "close", 40_000);
-    for (const kind of KINDS) {
-      for (const n of SIZES) {
-        const data = payload(kind, n);
-        ws.send(data);
-        const echo = await inbox.next();
-        if (kind === "text") assert.equal(echo, data, `text ${n} B echo`);
-        else assert.ok(Buffer.isBuffer(echo) && echo.equals(data), `binary ${n} B echo`);
-      }
-    }
+    // The echo matrix; §5.4: the ws server sends fragments (a split "é", an empty fragment, a ping between), and we
+    // deliver one message each; §5.5.2-3: our ping is answered with the same payload; the peer's pings are answered
+    // by us.
+    await expectClientExchange(ws, inbox);
     const record = connections.get("/node/matrix");
-    assert.deepEqual(record.messages, EXPECTED);
-    // §5.4: the ws server sends fragments (a split "é", an empty fragment, a ping between); we deliver one message each.
-    ws.send("cmd:fragments");
-    assert.equal(await inbox.next(), TEXT_FRAGMENTED);
-    assert.deepEqual(await inbox.next(), BINARY_FRAGMENTED);
-    // §5.5.2-3: our ping is answered with the same payload; the peer's pings are answered by us.
-    const pong = nextEvent(ws, "pong");
-    ws.ping("node-ping");
-    assert.equal((await pong).data.toString(), "node-ping");
-    ws.send("cmd:ping-me");
-    assert.equal(await inbox.next(), "pong-seen");
+    assert.deepEqual(record.messages, EXPECTED, "the ws server received exactly the matrix (commands are not recorded)");
     assert.deepEqual(pings, ["mid-fragment", "ws-srv-ping"]);
     assert.deepEqual(record.pings, ["node-ping"]);
     assert.deepEqual(record.pongs, ["mid-fragment", "ws-srv-ping"]);
     // §7: we close with 4001 "done"; the ws server sees it, echoes it and closes TCP.
     ws.close(4001, "done");
     const close = await closed;
-    assert.deepEqual({ code: close.code, reason: close.reason, wasClean: close.wasClean }, { code: 4001, reason: "done", wasClean: true });
+    assert.deepEqual(closeInfo(close), { code: 4001, reason: "done", wasClean: true });
     assert.deepEqual(await record.closed, { code: 4001, reason: "done", wasClean: true });
   });
 
   it("messages sent back to back, without waiting for echoes, come back whole and in order", async () => {
     const { ws, inbox } = await open("/node/pipelined");
-    for (const kind of KINDS) for (const n of SIZES) ws.send(payload(kind, n));
-    for (const kind of KINDS) {
-      for (const n of SIZES) assert.deepEqual(describeData(await inbox.next()), describeData(payload(kind, n)), `${kind} ${n} B`);
-    }
+    await expectPipelinedEchoes(ws, inbox);
     assert.deepEqual(connections.get("/node/pipelined").messages, EXPECTED);
     const closed = nextEvent(ws, "close", 15_000);
     ws.close(1000);
@@ -276,7 +210,7 @@ describe("interop: wshub client → ws server (RFC 6455 §5, §5.4, §5.5.2-3, �
     const closed = nextEvent(ws, "close", 15_000);
     ws.close();
     const close = await closed;
-    assert.deepEqual({ code: close.code, reason: close.reason, wasClean: close.wasClean }, { code: 1005, reason: "", wasClean: true });
+    assert.deepEqual(closeInfo(close), { code: 1005, reason: "", wasClean: true });
     assert.deepEqual(await connections.get("/node/no-code").closed, { code: 1005, reason: "", wasClean: true });
   });
 
@@ -285,7 +219,7 @@ describe("interop: wshub client → ws server (RFC 6455 §5, §5.4, §5.5.2-3, �
     const closed = nextEvent(ws, "close", 15_000);
     ws.send("cmd:close-me");
     const close = await closed;
-    assert.deepEqual({ code: close.code, reason: close.reason, wasClean: close.wasClean }, { code: 4003, reason: "server-done", wasClean: true });
+    assert.deepEqual(closeInfo(close), { code: 4003, reason: "server-done", wasClean: true });
     // The initiator sees our echo of its code (§5.5.1) and a clean close.
     assert.deepEqual(await connections.get("/node/server-close").closed, { code: 4003, reason: "server-done", wasClean: true });
   });

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection, isValidWireCloseCode, parseClosePayload, ProtocolError, serializeClosePayload } from "../../dist/protocol/index.js";
 import { c, closePayload, hex } from "./wire.mjs";
+import { recordingHandlers } from "./recorder.mjs";
 
 function accepted(code) {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
@@ -10,18 +11,8 @@ function accepted(code) {
 
 function serverReceives(bytes) {
   const events = [];
-  const conn = new Connection(
-    {
-      onWrite: (d) => events.push(["write", hex(d)]),
-      onMessage() {},
-      onPing() {},
-      onPong() {},
-      onCloseFrame: (code, reason) => events.push(["closeFrame", code, reason]),
-      onCloseTransport: () => events.push(["closeTransport"]),
-      onProtocolError: (err) => events.push(["error", err.closeCode, err.code]),
-    },
-    { isServer: true },
-  );
+  // Data and pings are not recorded: only writes, close frames, the transport close and errors.
+  const conn = new Connection({ ...recordingHandlers(events), onMessage() {}, onPing() {}, onPong() {} }, { isServer: true });
   conn.receiveData(bytes);
   return { conn, events };
 }

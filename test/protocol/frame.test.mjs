@@ -2,7 +2,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  Connection,
   FrameParser,
   ProtocolError,
   encodeFrame,
@@ -11,6 +10,7 @@ import {
   writeFrameHeader,
 } from "../../dist/protocol/index.js";
 import { fromHex, hex } from "./wire.mjs";
+import { recorder } from "./recorder.mjs";
 
 const KEY = Buffer.from([0x01, 0x02, 0x03, 0x04]);
 
@@ -36,24 +36,6 @@ function maskedCopy(payload, key) {
   const out = Buffer.alloc(payload.length);
   for (let i = 0; i < payload.length; i++) out[i] = payload[i] ^ key[i & 3];
   return out;
-}
-
-/** A connection whose events are recorded as plain values. */
-function recorder(isServer, options = {}) {
-  const events = [];
-  const conn = new Connection(
-    {
-      onWrite: (d) => events.push(["write", hex(d)]),
-      onMessage: (d, isBinary) => events.push(["message", isBinary, hex(d)]),
-      onPing: (d) => events.push(["ping", hex(d)]),
-      onPong: (d) => events.push(["pong", hex(d)]),
-      onCloseFrame: (code, reason) => events.push(["closeFrame", code, reason]),
-      onCloseTransport: () => events.push(["closeTransport"]),
-      onProtocolError: (err) => events.push(["error", err.closeCode, err.code]),
-    },
-    { isServer, ...options },
-  );
-  return { conn, events };
 }
 
 describe("RFC 6455 §5.2 base framing: encoder hex fixtures", () => {

@@ -6,21 +6,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection } from "../../dist/protocol/index.js";
 import { frame, hex } from "./wire.mjs";
+import { prng } from "../helpers/index.mjs";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const INPUTS = Number(process.env.FUZZ_INPUTS ?? 100_000);
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALLOWED = new Set([1002, 1007, 1009]);
 const STRICT = new TextDecoder("utf-8", { fatal: true });

@@ -4,7 +4,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection, ProtocolError } from "../../dist/protocol/index.js";
-import { c, closePayload, hex } from "./wire.mjs";
+import { c, closePayload } from "./wire.mjs";
+import { recordingHandlers } from "./recorder.mjs";
 
 const reverse = (b) => Buffer.from(b).reverse();
 
@@ -27,13 +28,10 @@ function setup(mode) {
   const events = [];
   const conn = new Connection(
     {
-      onWrite: (d) => events.push(["write", hex(d)]),
+      ...recordingHandlers(events),
       onMessage: (d, isBinary) => events.push(["message", isBinary, d.toString("latin1")]),
       onPing: (d) => events.push(["ping", d.toString()]),
       onPong: (d) => events.push(["pong", d.toString()]),
-      onCloseFrame: (code, reason) => events.push(["closeFrame", code, reason]),
-      onCloseTransport: () => events.push(["closeTransport"]),
-      onProtocolError: (err) => events.push(["error", err.closeCode, err.code]),
     },
     { isServer: true, inflater: inflater(mode, events) },
   );

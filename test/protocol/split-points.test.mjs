@@ -4,21 +4,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection } from "../../dist/protocol/index.js";
 import { c, closePayload, hex, parseFrames, s } from "./wire.mjs";
+import { recorder, recordingHandlers } from "./recorder.mjs";
 
 function run(isServer, chunks) {
-  const events = [];
-  const conn = new Connection(
-    {
-      onWrite: (d) => events.push(["write", hex(d)]),
-      onMessage: (d, isBinary) => events.push(["message", isBinary, hex(d)]),
-      onPing: (d) => events.push(["ping", hex(d)]),
-      onPong: (d) => events.push(["pong", hex(d)]),
-      onCloseFrame: (code, reason) => events.push(["closeFrame", code, reason]),
-      onCloseTransport: () => events.push(["closeTransport"]),
-      onProtocolError: (err) => events.push(["error", err.closeCode, err.code]),
-    },
-    { isServer },
-  );
+  const { conn, events } = recorder(isServer);
   for (const chunk of chunks) conn.receiveData(Buffer.from(chunk)); // a copy: the server unmasks in place
   return events;
 }
@@ -86,16 +75,12 @@ function runClient(chunks) {
   const events = [];
   const conn = new Connection(
     {
+      ...recordingHandlers(events),
       onWrite: (d) => {
         const f = parseFrames(Buffer.from(d)).frames[0];
         events.push(["write", f.masked, f.opcode, hex(f.payload)]);
       },
       onMessage: (d, isBinary) => events.push(["message", isBinary, d.length, hex(d.subarray(0, 16))]),
-      onPing: (d) => events.push(["ping", hex(d)]),
-      onPong: (d) => events.push(["pong", hex(d)]),
-      onCloseFrame: (code, reason) => events.push(["closeFrame", code, reason]),
-      onCloseTransport: () => events.push(["closeTransport"]),
-      onProtocolError: (err) => events.push(["error", err.closeCode, err.code]),
     },
     { isServer: false },
   );

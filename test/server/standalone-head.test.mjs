@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { WebSocketServer, WebSocket, UpgradeRequest } from "../../dist/index.js";
 import { parseRequestHead, encodeUpgradeResponse, buildUpgradeResponse, HandshakeError } from "../../dist/protocol/index.js";
 import { acceptFor, connectRaw, splitHead } from "../conformance/raw-peer.mjs";
+import { startEchoServer } from "../helpers/index.mjs";
 
 const TIMEOUT = 5000;
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -106,22 +107,14 @@ describe("RFC 6455 §4.2.1 standalone server: the request object handlers get", 
   const connections = [];
   const authSeen = [];
   before(async () => {
-    wss = new WebSocketServer({
-      port: 0,
+    wss = await startEchoServer({
       authenticate: (info) => {
         authSeen.push(info);
         return true;
       },
       handleProtocols: (protocols, req) => (req.headers["x-pick"] === "yes" ? protocols[0] : false),
     });
-    wss.on("connection", (ws, req) => {
-      connections.push({ ws, req });
-      ws.onmessage = (e) => ws.send(e.data);
-    });
-    await new Promise((resolve, reject) => {
-      wss.once("listening", resolve);
-      wss.once("error", reject);
-    });
+    wss.on("connection", (ws, req) => connections.push({ ws, req }));
     port = wss.address().port;
   });
   after(async () => {
