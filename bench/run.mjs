@@ -21,7 +21,7 @@ import path from "node:path";
 import { execFileSync } from "node:child_process";
 import {
   ROOT, BUILD_DIR, LOADGEN, SERVER_CORE, LOAD_CORE, HAVE_TASKSET, buildLoadgen, childFdLimit, spawnPinned, JsonLines,
-  cpuSeconds, rssBytes, sleep, stop,
+  cpuSeconds, cpuTimes, coreBusy, KSOFTIRQD, rssBytes, sleep, stop,
 } from "./lib/proc.mjs";
 import { barChart, short } from "./lib/chart.mjs";
 
@@ -146,17 +146,31 @@ async function runLoad(sc, id) {
     const connected = await lines.next((m) => m.event === "connected", limit);
     await lines.next((m) => m.event === "measure_start", limit);
     const s0 = cpuSeconds(server.pid);
+    const k0 = cpuTimes();
+    const q0 = KSOFTIRQD.map((pid) => cpuSeconds(pid));
     await lines.next((m) => m.event === "measure_end", limit);
     const s1 = cpuSeconds(server.pid);
+    const busy = coreBusy(k0, cpuTimes());
+    const softirqd = KSOFTIRQD.map((pid, i) => cpuSeconds(pid) - q0[i]);
     const res = await lines.next((m) => m.event === "result", 10_000);
     await stop(lg);
     if (res.errors > 0) throw new Error(`${res.errors} connection(s) failed during the run`);
+    // The load generator checks every data frame it gets during the warm-up (FIN, opcode, length, payload bytes).
+    if (res.verify?.errors > 0) throw new Error(`${res.verify.errors} frame(s) were not the message that was sent (checked during the warm-up)`);
+    if (res.verify?.on && !(res.verify.verified > 0)) throw new Error("no message was checked during the warm-up");
     return {
       rate: res.rate,
       mbps: res.mbps,
       hsRate: connected.rate,
       serverCpu: (s1 - s0) / res.seconds,
       loadCpu: res.cpu.util,
+      // Whole-core busy shares over the window (anyone's work): well above the process's own share means other
+      // work ran on that core; both cores far from full means the run was latency-bound (or stalled).
+      serverCoreBusy: busy[SERVER_CORE],
+      loadCoreBusy: busy[LOAD_CORE],
+      serverCoreSoftirqd: softirqd[SERVER_CORE] / res.seconds,
+      loadCoreSoftirqd: softirqd[LOAD_CORE] / res.seconds,
+      verified: res.verify?.verified,
       rss: rssBytes(server.pid),
     };
   } finally {
@@ -282,24 +296,31 @@ async function main() {
         }
         results[sc.id].runs[id].push(run);
         const shown = run.error ? `FAILED: ${run.error}` : sc.metrics.map((mt) => `${short(run[mt.key])} ${mt.label}`).join(", ") +
-          (Number.isFinite(run.serverCpu) ? `, server cpu ${pct(run.serverCpu)}` : "") + (Number.isFinite(run.loadCpu) ? `, load cpu ${pct(run.loadCpu)}` : "");
+          (Number.isFinite(run.serverCpu) ? `, server cpu ${pct(run.serverCpu)}` : "") + (Number.isFinite(run.loadCpu) ? `, load cpu ${pct(run.loadCpu)}` : "") +
+          (Number.isFinite(run.serverCoreBusy) ? ` (cores busy ${pct(run.serverCoreBusy)} / ${pct(run.loadCoreBusy)}, of which ksoftirqd ${pct(run.serverCoreSoftirqd)} / ${pct(run.loadCoreSoftirqd)})` : "");
         console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${sc.id} round ${round + 1}/${ROUNDS} ${id.padEnd(18)} ${shown} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       }
     }
   }
   const elapsed = (Date.now() - started) / 1000;
-  const md = report(results, machine(), elapsed);
+  const charts = new Map();
+  const md = report(results, machine(), elapsed, charts);
   if (WRITE) {
     writeFileSync(OUT, md);
+    mkdirSync(chartDir(), { recursive: true });
+    for (const [file, svg] of charts) writeFileSync(path.join(chartDir(), file), svg);
+    // Charts of scenarios this run did not produce are not linked any more: remove them.
+    for (const f of readdirSync(chartDir())) if (f.endsWith(".svg") && !charts.has(f)) rmSync(path.join(chartDir(), f));
     console.log(`wrote ${path.relative(ROOT, OUT)} and charts in ${path.relative(ROOT, chartDir())}/ (${elapsed.toFixed(0)} s)`);
-  } else console.log(md);
+  } else console.log(md); // --no-write: nothing on disk changes (no report, no charts)
 }
 
 const HUB = await import(path.join(ROOT, "dist/index.js")).then((m) => typeof m.Hub === "function", () => false) ||
   (existsSync(path.join(ROOT, "dist/hub/index.js")) && (await import(path.join(ROOT, "dist/hub/index.js")).then((m) => typeof m.Hub === "function", () => false)));
 const chartDir = () => path.join(path.dirname(OUT), "benchmarks");
 
-function report(results, m, elapsed) {
+/** Builds the report text; the SVG charts it links go into `charts` (file name → SVG), written by main() unless --no-write. */
+function report(results, m, elapsed, charts) {
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   const cmd = `npm run bench${argv.length ? " -- " + argv.join(" ") : ""}`;
   const L = [];
@@ -311,7 +332,9 @@ function report(results, m, elapsed) {
   L.push("");
   L.push("## Method");
   L.push("");
-  L.push(`- Each server runs as its own process pinned to core ${SERVER_CORE}${HAVE_TASKSET ? "" : " (taskset missing: NOT pinned)"}; the load generator (C, \`bench/loadgen/loadgen.c\`: raw sockets, epoll, pre-built masked frames) runs pinned to core ${LOAD_CORE}. A fresh server process is started for every run.`);
+  L.push(`- Each server runs as its own process pinned to core ${SERVER_CORE}${HAVE_TASKSET ? "" : " (taskset missing: NOT pinned)"}; the load generator (C, \`bench/loadgen/loadgen.c\`, one process) runs pinned to core ${LOAD_CORE}. A fresh server process is started for every run.`);
+  L.push("- The load generator: raw sockets and epoll; frames are built and masked once before the run and sent with `write()` straight from memory, as many per call as are due. It reads only frame headers: payloads of 16 KiB and more are dropped in the kernel with `recv(MSG_TRUNC)` (TCP discards the bytes without copying them to user space) and only the next header is read; smaller frames are read in blocks of up to 256 KiB. Its sockets use CUBIC congestion control (the kernel default; this machine's default is BBR, whose pacing cost the load generator about 40% more CPU per 1 MiB message); the server's sockets keep the machine default.");
+  L.push("- Correctness: during the warm-up the load generator reads every data frame in full and checks it against what it sent (FIN, RSV bits, opcode, length, payload byte for byte, unmasked when the peer echoes masked frames); a run with a mismatch, or with no message checked, fails. Not in the compressed scenario (the server's frames are compressed). In the measured window it counts complete data messages from the headers (control frames and non-final fragments are not counted; a close frame ends the connection and fails the run).");
   L.push(`- ${ROUNDS} rounds; in every round each server runs once, in the same order (A/B/C/D, A/B/C/D, …). Cells show the median and, in brackets, the min–max over rounds. Ratios are taken round by round (wshub in round r over ws in round r), then summarised the same way.`);
   L.push(`- Each run: all handshakes, ${WARMUP} s warm-up, ${DURATION} s measured window. CPU columns: the server's utime+stime over the window (/proc/<pid>/stat) and the load generator's own getrusage, as a share of one core.`);
   L.push("- Echo servers answer each message with `ws.send(data)` (wshub: `ws.onmessage = (e) => ws.send(e.data)`; the server-side default binaryType is already `nodebuffer`, and a row with `arraybuffer` is shown for binary). Broadcast: every received message goes to every connection (wshub: `hub.broadcast(e.data)` when the Hub exists, else a loop over `wss.clients`; ws: a loop over `wss.clients`; raw: framed once, written to all). The publisher keeps a fixed number of messages in flight (a message leaves the window once every subscriber has it).");
@@ -347,25 +370,45 @@ function report(results, m, elapsed) {
   if (lgRows.length) {
     L.push("## Is the load generator the bottleneck?");
     L.push("");
-    L.push("The load generator must sustain at least 3× the rate wshub reaches. Two measurements: against the raw node:net ceiling (a Node server, so it caps out on the server core once wshub gets close to it), and against the C reflector (`loadgen reflect`: a C epoll server that unmasks and echoes, or frames once and writes to all, with next to no cost) — the second shows the load generator's own capacity on its core. The load generator's CPU share is shown beside each.");
+    L.push("The load generator must sustain at least 3× the rate wshub reaches. The same load generator run (same connections, in-flight window and message) is pointed at two other servers on the server core:");
     L.push("");
-    L.push("| Scenario | wshub | raw ceiling ÷ wshub | load gen. CPU at raw | C reflector ÷ wshub | ≥ 3× | load gen. CPU at reflector |");
-    L.push("|---|---|---|---|---|---|---|");
+    L.push("- the raw node:net ceiling (`bench/servers/raw.mjs`): a Node server doing the least a WebSocket server must do. It is a Node process on the server core, so once wshub gets close to it — or beats it, as with 64 KiB and 1 MiB messages, where its JavaScript unmasking costs more than wshub's — this ratio says more about that server than about the load generator;");
+    L.push("- the C reflector (`loadgen reflect`, in `bench/loadgen/loadgen.c`), which costs far less per message than any server. Echo: after a fixed 101 it sends back every byte it receives unchanged — no frame parsing, no unmasking, so the load generator gets its own masked frames back (it accepts them; a real server must not mask, RFC 6455 §5.1) — with `splice()` through a pipe (socket → pipe → socket, nothing copied to user space) when the connection's first frame is under 256 KiB, and with one `read()` of up to 1 MiB and one `write()` of the same bytes for bigger ones. Broadcast: it unmasks the publisher's messages, frames all that one read brought once, and `write()`s that batch to every subscriber. Its sockets use CUBIC like the load generator's. The pair runs as fast as the slower of the two allows: if only the load generator's core is full, the rate is the load generator's capacity; if the reflector's core is full too (or only it is), the load generator's capacity is at least that rate.");
+    L.push("");
+    L.push("CPU columns: the load generator's own getrusage over the window and the server's (or reflector's) utime+stime, as a share of one core. On loopback the sending process also runs the kernel's TCP receive work for its peer's socket, so each side's CPU includes part of the other's network cost. *Est. capacity* = reflector rate ÷ the load generator's CPU share there ÷ wshub's rate, round by round: a linear extrapolation to a full core (tick-based CPU accounting; a lightly loaded load generator spends relatively more on wake-ups, so it tends to understate). *≥ 3×*: \"yes\" when a measured ratio (raw or reflector) reaches 3, \"estimated\" when only the extrapolation does.");
+    L.push("");
+    L.push("| Scenario | wshub | load gen. CPU at wshub | raw ceiling ÷ wshub | load gen. CPU at raw | C reflector ÷ wshub | reflector CPU / load gen. CPU at reflector | est. capacity ÷ wshub | ≥ 3× |");
+    L.push("|---|---|---|---|---|---|---|---|---|");
     for (const { sc, runs } of lgRows) {
       const w = summary(runs.wshub.map((x) => x.rate));
       const r = runs.raw ? ratios(runs.raw, runs.wshub, "rate") : summary([]);
       const c = runs.reflect ? ratios(runs.reflect, runs.wshub, "rate") : summary([]);
+      const est = runs.reflect ? ratios(runs.reflect.map((x) => ({ cap: x.loadCpu > 0 ? x.rate / x.loadCpu : NaN })), runs.wshub.map((x) => ({ cap: x.rate })), "cap") : summary([]);
       const best = Math.max(Number.isFinite(r.median) ? r.median : 0, Number.isFinite(c.median) ? c.median : 0);
-      L.push(`| ${sc.id} | ${fmtRange(w)} | ${fmtRatio(r)} | ${runs.raw ? pct(median(runs.raw.map((x) => x.loadCpu))) : "—"} | ${fmtRatio(c)} | ${best >= 3 ? "yes" : best > 0 ? "no" : "—"} | ${runs.reflect ? pct(median(runs.reflect.map((x) => x.loadCpu))) : "—"} |`);
+      const met = best >= 3 ? "yes" : est.median >= 3 ? "estimated" : best > 0 ? "no" : "—";
+      const cpu = (rs, key) => (rs ? pct(median(rs.map((x) => x[key]))) : "—");
+      L.push(`| ${sc.id} | ${fmtRange(w)} | ${cpu(runs.wshub, "loadCpu")} | ${fmtRatio(r)} | ${cpu(runs.raw, "loadCpu")} | ${fmtRatio(c)} | ${runs.reflect ? `${cpu(runs.reflect, "serverCpu")} / ${cpu(runs.reflect, "loadCpu")}` : "—"} | ${fmtRatio(est)} | ${met} |`);
     }
+    // Other work on the pinned cores during the window (the machine may be shared): core busy share − the share of our
+    // process there − the core's ksoftirqd (network work the kernel deferred, for our processes or anyone's).
+    const disturbed = [];
+    for (const { sc, runs } of lgRows) {
+      for (const id of ["wshub", "raw", "reflect"]) {
+        (runs[id] ?? []).forEach((x, round) => {
+          const o0 = x.serverCoreBusy - x.serverCpu - (x.serverCoreSoftirqd || 0);
+          const o1 = x.loadCoreBusy - x.loadCpu - (x.loadCoreSoftirqd || 0);
+          if (o0 > 0.15 || o1 > 0.15) disturbed.push(`${sc.id} round ${round + 1} ${id}: core ${SERVER_CORE} busy ${pct(x.serverCoreBusy)} (server ${pct(x.serverCpu)}, ksoftirqd ${pct(x.serverCoreSoftirqd)}), core ${LOAD_CORE} busy ${pct(x.loadCoreBusy)} (load generator ${pct(x.loadCpu)}, ksoftirqd ${pct(x.loadCoreSoftirqd)})`);
+        });
+      }
+    }
+    L.push("");
+    L.push(disturbed.length ? `Runs with other work on a pinned core (the core's busy share, from /proc/stat, more than 15 points above the process pinned there plus that core's ksoftirqd thread — another process, or kernel work not charged to a thread): ${disturbed.join("; ")}.` : "No run in this table had other work on a pinned core (each core's busy share, from /proc/stat, within 15 points of the process pinned there plus that core's ksoftirqd thread).");
     L.push("");
   }
 
   // Scenarios
   L.push("## Results");
   L.push("");
-  mkdirSync(chartDir(), { recursive: true });
-  const written = new Set();
   for (const { sc, ids, runs, errors } of Object.values(results)) {
     L.push(`### ${sc.title} (\`${sc.id}\`)`);
     L.push("");
@@ -386,8 +429,7 @@ function report(results, m, elapsed) {
       L.push("");
       const file = `${sc.id}${sc.metrics.length > 1 ? "-" + mt.key : ""}.svg`;
       const unit = mt.key === "rssPerConn" || mt.key === "heapPerConn" ? "bytes per connection (lower is better)" : `${mt.label} (higher is better)`;
-      written.add(file);
-      writeFileSync(path.join(chartDir(), file), barChart({ title: `${sc.title}: ${mt.label}`, unit, rows, note: `${QUICK ? "quick run, " : ""}${ROUNDS} rounds, ${new Date().toISOString().slice(0, 10)}` }));
+      charts.set(file, barChart({ title: `${sc.title}: ${mt.label}`, unit, rows, note: `${QUICK ? "quick run, " : ""}${ROUNDS} rounds, ${new Date().toISOString().slice(0, 10)}` }));
       L.push(`![${sc.title}: ${mt.label}](benchmarks/${file})`);
       L.push("");
     }
@@ -402,8 +444,6 @@ function report(results, m, elapsed) {
       L.push("");
     }
   }
-  // Charts of scenarios this run did not produce are not linked any more: remove them.
-  for (const f of readdirSync(chartDir())) if (f.endsWith(".svg") && !written.has(f)) rmSync(path.join(chartDir(), f));
   const notes = path.join(ROOT, "bench", "notes.md");
   if (existsSync(notes)) {
     L.push(readFileSync(notes, "utf8").trim());

@@ -4,7 +4,7 @@
  * CPU time and RSS from /proc.
  */
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,6 +127,44 @@ export function cpuSeconds(pid) {
     return NaN;
   }
 }
+
+/**
+ * Busy and total jiffies of each CPU (from /proc/stat: everything but idle and iowait counts as busy).
+ * coreBusy(a, b)[core] is the share of that core that was busy between two samples, whoever used it.
+ */
+export function cpuTimes() {
+  try {
+    const out = [];
+    for (const line of readFileSync("/proc/stat", "latin1").split("\n")) {
+      const m = /^cpu(\d+) (.*)$/.exec(line);
+      if (!m) continue;
+      const f = m[2].trim().split(/\s+/).map(Number);
+      const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+      out[Number(m[1])] = { busy: total - f[3] - f[4], total };
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+export function coreBusy(a, b) {
+  return b.map((x, i) => (a[i] && x.total > a[i].total ? (x.busy - a[i].busy) / (x.total - a[i].total) : NaN));
+}
+
+/** Pids of the per-CPU ksoftirqd threads (network work the kernel defers to them is nobody's process time). */
+export const KSOFTIRQD = (() => {
+  const out = [];
+  try {
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const m = /^ksoftirqd\/(\d+)$/.exec(readFileSync(`/proc/${pid}/comm`, "latin1").trim());
+        if (m) out[Number(m[1])] = Number(pid);
+      } catch {}
+    }
+  } catch {}
+  return out;
+})();
 
 /** Resident set size of a process, in bytes (VmRSS from /proc/<pid>/status). */
 export function rssBytes(pid) {
