@@ -54,6 +54,8 @@ const WRITE = !flag("no-write");
 const NODE = process.execPath;
 const SERVER_DEFS = {
   raw: { label: "raw node:net ceiling", script: "bench/servers/raw.mjs", ceiling: true },
+  // Not a contender: echoes the received bytes unparsed, to show what moving the bytes costs any Node server.
+  floor: { label: "node:net byte echo (no WebSocket work)", script: "bench/servers/floor.mjs", ceiling: true },
   // Not a contender: a C server that costs next to nothing, to measure the load generator's own capacity.
   reflect: { label: "C reflector", cmd: LOADGEN, args: ["reflect"], capacity: true },
   ws: { label: "ws", script: "bench/servers/ws.mjs", env: { WS_NO_BUFFER_UTIL: "1" } },
@@ -67,7 +69,8 @@ const CLIENT_DEFS = {
   wshub: { label: "wshub client", impl: "wshub", highlight: true },
 };
 const STD = ["raw", "ws", "ws-bufferutil", "wshub", "reflect"];
-const BIN = ["raw", "ws", "ws-bufferutil", "wshub", "wshub-arraybuffer", "reflect"];
+const ECHO = ["raw", "floor", "ws", "ws-bufferutil", "wshub", "reflect"];
+const BIN = ["raw", "floor", "ws", "ws-bufferutil", "wshub", "wshub-arraybuffer", "reflect"];
 const IDLE = ["raw", "ws", "ws-bufferutil", "wshub"];
 
 /**
@@ -91,9 +94,9 @@ const DEFLATE = { extensions: "permessage-deflate; client_no_context_takeover; s
 const MSGS = { key: "rate", label: "messages/s", better: "higher" };
 const DELIV = { key: "rate", label: "deliveries/s", better: "higher" };
 const SCENARIOS = [
-  { id: "echo-32-16", title: "Echo 32 B text, 100 connections × 16 in flight", kind: "echo", servers: STD,
+  { id: "echo-32-16", title: "Echo 32 B text, 100 connections × 16 in flight", kind: "echo", servers: ECHO,
     lg: ["echo", "--conns", "100", "--inflight", "16", "--size", "32"], metrics: [{ ...MSGS, target: { vs: "ws", min: 2.0 } }] },
-  { id: "echo-32-128", title: "Echo 32 B text, 100 connections × 128 in flight", kind: "echo", servers: STD,
+  { id: "echo-32-128", title: "Echo 32 B text, 100 connections × 128 in flight", kind: "echo", servers: ECHO,
     lg: ["echo", "--conns", "100", "--inflight", "128", "--size", "32"], metrics: [{ ...MSGS, target: { vs: "ws", min: 3.0 } }] },
   { id: "echo-64k", title: "Echo 64 KiB binary, 16 connections × 4 in flight", kind: "echo", servers: BIN,
     lg: ["echo", "--conns", "16", "--inflight", "4", "--size", "65536", "--binary"], metrics: [{ ...MSGS, target: { vs: "ws", min: 4.5 } }] },
@@ -347,8 +350,8 @@ function report(results, m, elapsed, charts) {
   // Targets
   L.push("## Targets (wshub against the baseline, ratio median (min–max) over rounds)");
   L.push("");
-  L.push("| Scenario | Metric | Target | Measured | Met |");
-  L.push("|---|---|---|---|---|");
+  L.push("| Scenario | Metric | Target | Measured | Met | Node byte echo ÷ ws |");
+  L.push("|---|---|---|---|---|---|");
   for (const { sc, runs } of Object.values(results)) {
     for (const mt of sc.metrics) {
       for (const t of [mt.target, mt.target2].filter(Boolean)) {
@@ -356,13 +359,17 @@ function report(results, m, elapsed, charts) {
         const r = ratios(runs.wshub, runs[t.vs], mt.key);
         const goal = t.min !== undefined ? `≥ ${t.min}× ${t.vs}` : `≤ ${t.max}× ${t.vs}`;
         const met = !Number.isFinite(r.median) ? "—" : t.min !== undefined ? (r.median >= t.min ? "yes" : `no (${(r.median / t.min * 100).toFixed(0)}% of target)`) : r.median <= t.max ? "yes" : `no (${((r.median / t.max - 1) * 100).toFixed(0)}% over)`;
-        L.push(`| ${sc.id} | ${mt.label} | ${goal} | ${fmtRatio(r)} | ${met} |`);
+        // What a Node server that does no WebSocket work at all reaches against the same baseline, same rounds.
+        const floor = runs.floor && t.vs === "ws" ? fmtRatio(ratios(runs.floor, runs.ws, mt.key)) : "—";
+        L.push(`| ${sc.id} | ${mt.label} | ${goal} | ${fmtRatio(r)} | ${met} | ${floor} |`);
       }
     }
   }
   if (results["echo-deflate"]?.runs.wshub && results["echo-deflate"].runs.ws) {
-    L.push(`| echo-deflate | messages/s | none set | ${fmtRatio(ratios(results["echo-deflate"].runs.wshub, results["echo-deflate"].runs.ws, "rate"))} | — |`);
-  } else L.push("| echo-deflate | compressed echo | — | not run | — |");
+    L.push(`| echo-deflate | messages/s | none set | ${fmtRatio(ratios(results["echo-deflate"].runs.wshub, results["echo-deflate"].runs.ws, "rate"))} | — | — |`);
+  } else L.push("| echo-deflate | compressed echo | — | not run | — | — |");
+  L.push("");
+  L.push("*Node byte echo ÷ ws*: `bench/servers/floor.mjs` answers the upgrade, then writes every chunk it reads straight back — no frame parsing, no unmasking, no framing (the frames return masked; the load generator accepts them). It is what moving the bytes costs any Node server on this machine, so no Node WebSocket server can be expected to pass that ratio over `ws` in the same run.");
   L.push("");
 
   // Load generator headroom
