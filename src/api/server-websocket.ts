@@ -1,5 +1,6 @@
 /** A server-side connection: the same WebSocket interface as the client, plus its UUID and the upgrade request. */
 import type { IncomingMessage } from "node:http";
+import { randomFillSync } from "node:crypto";
 import { SocketTransport } from "../node/socket-transport.js";
 import type { UpgradeRequest } from "../node/upgrade-listener.js";
 import { WebSocketBase, defineReadyStateConstants } from "./websocket-base.js";
@@ -12,8 +13,8 @@ import { WebSocketBase, defineReadyStateConstants } from "./websocket-base.js";
 export type ServerRequest = IncomingMessage | UpgradeRequest;
 
 export class ServerWebSocket<T = unknown> extends WebSocketBase {
-  /** The connection's UUID (random, version 4: RFC 4122 §4.4), unique in the pool. */
-  readonly id: string;
+  /** The connection's UUID, made when first read (a connection nobody asks about never needs one). */
+  #id: string | null = null;
   /** The HTTP upgrade request this connection came from. */
   readonly request: ServerRequest;
   /** Per-connection user data, set during the upgrade (for example by the authenticate hook). */
@@ -22,13 +23,17 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
   #clients: Set<ServerWebSocket<T>> | null = null;
 
   /** @internal Created by WebSocketServer. */
-  constructor(id: string, request: ServerRequest, url: string, data: T) {
+  constructor(request: ServerRequest, url: string, data: T) {
     super();
-    this.id = id;
     this.request = request;
     this.data = data;
     this.setUrl(url);
     this.setDefaultBinaryType("nodebuffer");
+  }
+
+  /** The connection's UUID (random, version 4: RFC 4122 §4.4), unique in the pool. */
+  get id(): string {
+    return (this.#id ??= newConnectionId());
   }
 
   /** @internal */
@@ -58,3 +63,30 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
 }
 
 defineReadyStateConstants(ServerWebSocket);
+
+// Connection ids: random (version 4) UUIDs, RFC 4122 §4.4. crypto.randomUUID() builds its result by string
+// concatenation, a tree of ~14 string objects (~450 bytes) kept per connection; this writes the 36 characters
+// into a buffer and decodes them once, one flat string.
+const ID_BATCH = 256;
+const idEntropy = Buffer.allocUnsafe(16 * ID_BATCH);
+let idNext = ID_BATCH;
+const idText = Buffer.allocUnsafe(36);
+const HEX = Buffer.from("0123456789abcdef", "latin1");
+
+function newConnectionId(): string {
+  if (idNext === ID_BATCH) {
+    randomFillSync(idEntropy);
+    idNext = 0;
+  }
+  const at = 16 * idNext++;
+  let out = 0;
+  for (let i = 0; i < 16; i++) {
+    let b = idEntropy[at + i]!;
+    if (i === 6) b = (b & 0x0f) | 0x40; // version 4
+    else if (i === 8) b = (b & 0x3f) | 0x80; // variant 10xx
+    if (i === 4 || i === 6 || i === 8 || i === 10) idText[out++] = 0x2d;
+    idText[out++] = HEX[b >> 4]!;
+    idText[out++] = HEX[b & 15]!;
+  }
+  return idText.toString("latin1");
+}

@@ -8,14 +8,13 @@ import { EventEmitter } from "node:events";
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Socket, AddressInfo, Server as NetServer } from "node:net";
-import { randomFillSync } from "node:crypto";
-import { buildErrorResponse, encodeUpgradeResponse, validateUpgradeRequest, type HeaderMap, type ValidatedUpgrade } from "../protocol/handshake.js";
+import { buildErrorResponse, upgradeResponseText, validateUpgradeRequest, type HeaderMap, type ValidatedUpgrade } from "../protocol/handshake.js";
 import { HandshakeError } from "../protocol/errors.js";
 import { CloseCode } from "../protocol/constants.js";
-import { SocketTransport } from "../node/socket-transport.js";
+import { SocketTransport, type TransportOptions } from "../node/socket-transport.js";
 import { negotiateServer } from "../protocol/extensions/permessage-deflate.js";
 import { PerMessageDeflate, resolveServerDeflate, type PerMessageDeflateOptions } from "../node/deflate.js";
-import { UpgradeListener, UpgradeRequest } from "../node/upgrade-listener.js";
+import { UpgradeListener, UpgradeRequest, ignoreError } from "../node/upgrade-listener.js";
 import { ServerWebSocket, type ServerRequest } from "./server-websocket.js";
 
 export type { ServerRequest } from "./server-websocket.js";
@@ -108,6 +107,8 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
   #closing = false;
   #pending = new Set<Socket>();
   #deflate: ReturnType<typeof resolveServerDeflate> = null;
+  #transportOptions: TransportOptions | null = null;
+  #lastUrl: { scheme: string; host: string; path: string; url: string } | null = null;
   #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => this.#routeUpgrade(req, socket, head);
 
   constructor(options: WebSocketServerOptions<T> = {}, callback?: () => void) {
@@ -194,7 +195,8 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
 
   /** The opening handshake for either kind of request; `callback` null emits 'connection'. */
   #upgrade(req: ServerRequest, socket: Socket, head: Buffer, callback: ((ws: ServerWebSocket<T>, req: ServerRequest) => void) | null): void {
-    socket.on("error", noop);
+    // Errors are ignored until the connection's transport listens (a standalone server's socket already does).
+    if (!(req instanceof UpgradeRequest)) socket.on("error", ignoreError);
     if (this.#closing) {
       this.#refuse(socket, req, new HandshakeError("server is shutting down", 503, "WS_ERR_SHUTTING_DOWN"));
       return;
@@ -278,20 +280,22 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     const agreement = deflate !== null ? negotiateServer(validated.extensions, deflate.policy) : null;
     const extensions = agreement !== null ? agreement.response : "";
     // RFC 6455 §4.2.2 step 5: the 101 response, in one write.
-    socket.write(encodeUpgradeResponse({ key: validated.key, protocol, extensions }));
-    const host = headersOf(req).host ?? "localhost";
-    const ws = new ServerWebSocket<T>(newConnectionId(), req, `${isSecure(socket) ? "wss" : "ws"}://${host}${req.url ?? "/"}`, data);
-    socket.removeListener("error", noop);
+    socket.write(upgradeResponseText(validated.key, protocol, extensions), "latin1");
+    const ws = new ServerWebSocket<T>(req, this.#urlOf(req, socket), data);
+    socket.removeListener("error", ignoreError);
+    // The bytes that followed the request head come first. On a paused socket (an http server's 'upgrade', or a
+    // standalone server's after asynchronous authentication) bytes that arrived since wait in its buffer: the head
+    // goes back in front of them, and the transport's 'data' listener reads both in order.
+    if (head.length > 0 && socket.readableFlowing !== true) {
+      socket.unshift(head);
+      head = NO_HEAD;
+    }
     const transport = new SocketTransport(
       socket,
       ws,
-      {
-        isServer: true,
-        maxPayload: this.options.maxPayload,
-        autoPong: this.options.autoPong,
-        closeTimeout: this.options.closeTimeout,
-        deflate: agreement !== null ? new PerMessageDeflate(agreement.params, true, deflate!.codec, this.options.maxPayload) : null,
-      },
+      agreement !== null
+        ? { ...this.#plainTransport(), deflate: new PerMessageDeflate(agreement.params, true, deflate!.codec, this.options.maxPayload) }
+        : this.#plainTransport(),
       head,
     );
     ws.open(transport, protocol, extensions);
@@ -299,6 +303,33 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     if (callback === null) this.emit("connection", ws, req);
     else callback(ws, req);
     if (req instanceof UpgradeRequest) req.compact();
+  }
+
+  /** The transport options of a connection without permessage-deflate: one object, shared (read at construction). */
+  #plainTransport(): TransportOptions {
+    return (this.#transportOptions ??= Object.freeze({
+      isServer: true,
+      maxPayload: this.options.maxPayload,
+      autoPong: this.options.autoPong,
+      closeTimeout: this.options.closeTimeout,
+      deflate: null,
+    }));
+  }
+
+  /**
+   * The url of a connection: ws[s]://host/path from its request. Consecutive connections usually have the same
+   * one; they then share the same string (kept by every connection) rather than each building its own.
+   */
+  #urlOf(req: ServerRequest, socket: Socket): string {
+    const scheme = isSecure(socket) ? "wss://" : "ws://";
+    const h = headersOf(req).host;
+    const host = h === undefined ? "localhost" : typeof h === "string" ? h : `${h}`;
+    const path = req.url ?? "/";
+    const last = this.#lastUrl;
+    if (last !== null && last.scheme === scheme && last.host === host && last.path === path) return last.url;
+    const url = `${scheme}${host}${path}`;
+    this.#lastUrl = { scheme, host, path, url };
+    return url;
   }
 
   /**
@@ -340,32 +371,7 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
 
 function noop(): void {}
 
-// Connection ids: random (version 4) UUIDs, RFC 4122 §4.4. crypto.randomUUID() builds its result by string
-// concatenation, a tree of ~14 string objects (~450 bytes) kept per connection; this writes the 36 characters
-// into a buffer and decodes them once, one flat string.
-const ID_BATCH = 256;
-const idEntropy = Buffer.allocUnsafe(16 * ID_BATCH);
-let idNext = ID_BATCH;
-const idText = Buffer.allocUnsafe(36);
-const HEX = Buffer.from("0123456789abcdef", "latin1");
-
-function newConnectionId(): string {
-  if (idNext === ID_BATCH) {
-    randomFillSync(idEntropy);
-    idNext = 0;
-  }
-  const at = 16 * idNext++;
-  let out = 0;
-  for (let i = 0; i < 16; i++) {
-    let b = idEntropy[at + i]!;
-    if (i === 6) b = (b & 0x0f) | 0x40; // version 4
-    else if (i === 8) b = (b & 0x3f) | 0x80; // variant 10xx
-    if (i === 4 || i === 6 || i === 8 || i === 10) idText[out++] = 0x2d;
-    idText[out++] = HEX[b >> 4]!;
-    idText[out++] = HEX[b & 15]!;
-  }
-  return idText.toString("latin1");
-}
+const NO_HEAD = Buffer.alloc(0);
 
 function headersOf(req: ServerRequest): HeaderMap {
   return req instanceof UpgradeRequest ? req.peekHeaders() : req.headers;

@@ -18,10 +18,21 @@ export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob;
 /** An event handler IDL attribute value ([LegacyTreatNonObjectAsNull] EventHandler). */
 export type EventHandlerValue = ((this: WebSocketBase, ev: any) => any) | object | null;
 
-/** One event handler: its value and the listener registered for it (HTML "event handler" struct). */
-interface HandlerSlot {
-  value: EventHandlerValue;
-  listener: ((ev: Event) => void) | null;
+/**
+ * What few connections ever need (a send after the closing handshake started, queued Blobs, a failure, listener
+ * state), kept out of every connection's object until one does.
+ */
+interface RareState {
+  /** Bytes passed to send() once the closing handshake had started: never sent, yet counted (send() steps). */
+  droppedBytes: number;
+  /** Bytes of the sends waiting behind a Blob. */
+  queuedBytes: number;
+  pendingClose: PendingClose | null;
+  lastError: Error | null;
+  /** The connection was failed by this side for a reason the core does not know (a Blob could not be read). */
+  failed: boolean;
+  /** Once listener state exists: the listener registered for each active event handler, by Handler index. */
+  handlerListeners: (((ev: Event) => void) | null)[] | null;
 }
 
 /** A close() waiting for queued Blob sends, so that the close frame follows them (order is kept). */
@@ -80,7 +91,65 @@ const createMessageEvent: (data: unknown, origin: string) => MessageEvent = (() 
   }
 })();
 
-export class WebSocketBase extends EventTarget implements TransportListener {
+/** The event handler IDL attributes of WebSocket, in the order of the fields that hold them. */
+const HANDLER_TYPES = ["open", "message", "error", "close"] as const;
+const enum Handler {
+  Open = 0,
+  Message = 1,
+  Error = 2,
+  Close = 3,
+}
+
+/**
+ * Node's EventTarget constructor gives every instance its listener state up front: two Maps and two more fields
+ * (symbol-keyed own properties), about 300 bytes, and every addEventListener() adds a list head and a Listener.
+ * A server connection usually has only event handlers (onmessage, onerror) and no listener at all, so
+ * WebSocketBase starts without that state: its instances are EventTargets (EventTarget.prototype is in their
+ * chain, and the constructor chain carries the static brand Node's methods check) whose state is created, by the
+ * real EventTarget constructor, the first time anything reads or writes it: addEventListener(),
+ * removeEventListener(), dispatchEvent() or any Node helper (events.getEventListeners(), setMaxListeners()).
+ * Until then the event handlers are kept in fields and called directly (#fire), exactly as the one listener each
+ * of them would be (HTML §8.1.8.1: the handler's listener is the first of its list when no other exists).
+ * The symbols are found on a fresh EventTarget and Event (checked below, once); on a runtime where they cannot be,
+ * WebSocketBase extends EventTarget as usual and always dispatches through it.
+ */
+const eventTargetSymbols: readonly symbol[] = Object.getOwnPropertySymbols(new EventTarget());
+const eventSymbols = (() => {
+  const byName = new Map<string | undefined, symbol>();
+  for (const sym of Object.getOwnPropertySymbols(new Event("probe"))) byName.set(sym.description, sym);
+  return { target: byName.get("kTarget"), dispatching: byName.get("kIsBeingDispatched") };
+})();
+const kTarget = eventSymbols.target;
+const kDispatching = eventSymbols.dispatching;
+
+/** An EventTarget constructor that creates no listener state (see above); its prototype is EventTarget.prototype. */
+const LazyEventTarget = function LazyEventTarget(): void {} as unknown as typeof EventTarget;
+Object.setPrototypeOf(LazyEventTarget, EventTarget);
+LazyEventTarget.prototype = EventTarget.prototype;
+
+const lazyTargets = (() => {
+  if (eventTargetSymbols.length === 0 || kTarget === undefined || kDispatching === undefined) return false;
+  // The state must be all there is: a target whose symbols were copied from a fresh EventTarget works.
+  try {
+    const probe = new LazyEventTarget() as unknown as Record<symbol, unknown>;
+    const fresh = new EventTarget() as unknown as Record<symbol, unknown>;
+    for (const sym of eventTargetSymbols) probe[sym] = fresh[sym];
+    let seen: unknown = null;
+    (probe as unknown as EventTarget).addEventListener("probe", (ev) => (seen = ev.target));
+    const ev = new Event("probe");
+    (probe as unknown as EventTarget).dispatchEvent(ev);
+    return probe instanceof EventTarget && seen === probe && ev.target === probe;
+  } catch {
+    return false;
+  }
+})();
+
+/** Errors thrown by a listener are reported as Node's EventTarget reports them: rethrown on the next tick. */
+function rethrow(err: unknown): never {
+  throw err;
+}
+
+export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget) implements TransportListener {
   // WebIDL constants, on the interface object and on the prototype (defined below the class as read-only).
   declare static readonly CONNECTING: 0;
   declare static readonly OPEN: 1;
@@ -92,21 +161,22 @@ export class WebSocketBase extends EventTarget implements TransportListener {
   declare readonly CLOSED: 3;
 
   #url = "";
-  #origin = "";
+  /** The serialization of url's origin, computed when the first message event needs it. */
+  #origin: string | null = null;
   #readyState: ReadyState = ReadyState.CONNECTING;
   #protocol = "";
   #extensions = "";
   #binaryType: BinaryType = "blob";
-  /** Bytes passed to send() once the closing handshake had started: never sent, yet counted (send() steps). */
-  #droppedBytes = 0;
   /** Sends waiting behind a Blob that is being read, in order. Null when nothing waits. */
   #sendQueue: (Blob | Uint8Array | string)[] | null = null;
-  #queuedBytes = 0;
-  #pendingClose: PendingClose | null = null;
-  #handlers: Map<string, HandlerSlot> | null = null;
-  #lastError: Error | null = null;
-  /** The connection was failed by this side for a reason the core does not know (a Blob could not be read). */
-  #failed = false;
+  /** The event handlers' values (null, a function, or another object, which is then not called). */
+  #onopen: EventHandlerValue = null;
+  #onmessage: EventHandlerValue = null;
+  #onerror: EventHandlerValue = null;
+  #onclose: EventHandlerValue = null;
+  /** Whether this target's listener state exists (always when lazyTargets is false). */
+  #listening = !lazyTargets;
+  #rare: RareState | null = null;
   /** @internal */ protected transport: SocketTransport | null = null;
 
   // ---- attributes ----
@@ -143,82 +213,156 @@ export class WebSocketBase extends EventTarget implements TransportListener {
    */
   get bufferedAmount(): number {
     const t = this.transport;
-    return this.#droppedBytes + this.#queuedBytes + (t !== null ? t.payloadBuffered : 0);
+    const rare = this.#rare;
+    return (rare !== null ? rare.droppedBytes + rare.queuedBytes : 0) + (t !== null ? t.payloadBuffered : 0);
+  }
+
+  #rareState(): RareState {
+    return (this.#rare ??= { droppedBytes: 0, queuedBytes: 0, pendingClose: null, lastError: null, failed: false, handlerListeners: null });
   }
 
   // ---- event handler IDL attributes (HTML §8.1.8.1) ----
 
   get onopen(): EventHandlerValue {
-    return this.#getHandler("open");
+    return this.#onopen;
   }
   set onopen(v: EventHandlerValue) {
-    this.#setHandler("open", v);
+    this.#onopen = this.#setHandler(Handler.Open, v);
   }
   get onmessage(): EventHandlerValue {
-    return this.#getHandler("message");
+    return this.#onmessage;
   }
   set onmessage(v: EventHandlerValue) {
-    this.#setHandler("message", v);
+    this.#onmessage = this.#setHandler(Handler.Message, v);
   }
   get onerror(): EventHandlerValue {
-    return this.#getHandler("error");
+    return this.#onerror;
   }
   set onerror(v: EventHandlerValue) {
-    this.#setHandler("error", v);
+    this.#onerror = this.#setHandler(Handler.Error, v);
   }
   get onclose(): EventHandlerValue {
-    return this.#getHandler("close");
+    return this.#onclose;
   }
   set onclose(v: EventHandlerValue) {
-    this.#setHandler("close", v);
+    this.#onclose = this.#setHandler(Handler.Close, v);
   }
 
-  #getHandler(type: string): EventHandlerValue {
-    const slot = this.#handlers?.get(type);
-    return slot === undefined ? null : slot.value;
+  #handler(index: Handler): EventHandlerValue {
+    return index === Handler.Open ? this.#onopen : index === Handler.Message ? this.#onmessage : index === Handler.Error ? this.#onerror : this.#onclose;
   }
 
-  #setHandler(type: string, value: EventHandlerValue): void {
+  /** Registers or removes the handler's listener for a new value; returns the value to store. */
+  #setHandler(index: Handler, value: EventHandlerValue): EventHandlerValue {
     // [LegacyTreatNonObjectAsNull]: a value that is not an object (a string, a number...) becomes null; any object
     // is kept (a non-callable one is then simply not called).
     const v = (typeof value === "object" && value !== null) || typeof value === "function" ? value : null;
-    if (this.#handlers === null) this.#handlers = new Map();
-    let slot = this.#handlers.get(type);
-    if (slot === undefined) {
-      slot = { value: null, listener: null };
-      this.#handlers.set(type, slot);
-    }
+    // Without listener state, only the value is kept: #fire calls it, and #materialize registers its listener.
+    if (!this.#listening) return v;
+    const rare = this.#rareState();
+    const listeners = (rare.handlerListeners ??= [null, null, null, null]);
+    const type = HANDLER_TYPES[index];
+    const current = listeners[index]!;
     if (v === null) {
       // "Deactivate an event handler": set its value to null and remove its listener from the list; a later
       // non-null value therefore registers again, at the end of the list.
-      if (slot.listener !== null) this.removeEventListener(type, slot.listener);
-      slot.listener = null;
-      slot.value = null;
-      return;
-    }
-    slot.value = v;
-    if (slot.listener === null) {
+      if (current !== null) this.removeEventListener(type, current);
+      listeners[index] = null;
+    } else if (current === null) {
       // "Activate an event handler": the listener is added once, when the handler first becomes non-null;
       // replacing the value later keeps that place relative to addEventListener() listeners.
-      const s = slot;
-      const target = this;
-      slot.listener = function eventHandlerListener(ev: Event): void {
-        const fn = s.value;
-        if (typeof fn !== "function") return;
-        // The event handler processing algorithm: call with this = the event's currentTarget; a return value
-        // of false cancels the event.
-        const r = (fn as (this: WebSocketBase, ev: Event) => unknown).call(target, ev);
-        if (r === false) ev.preventDefault();
-      };
-      this.addEventListener(type, slot.listener);
+      listeners[index] = this.#handlerListener(index);
+      this.addEventListener(type, listeners[index]!);
     }
+    return v;
+  }
+
+  /** The listener of an event handler (HTML "the event handler processing algorithm"). */
+  #handlerListener(index: Handler): (ev: Event) => void {
+    const target = this;
+    return function eventHandlerListener(ev: Event): void {
+      const fn = target.#handler(index);
+      if (typeof fn !== "function") return;
+      // Called with this = the event's currentTarget; a return value of false cancels the event.
+      const r = (fn as (this: WebSocketBase, ev: Event) => unknown).call(target, ev);
+      if (r === false) ev.preventDefault();
+    };
+  }
+
+  /**
+   * Creates the EventTarget state (first use of a listener method or of Node's EventTarget internals): the
+   * fields a fresh EventTarget has, then the listeners of the handlers already set, which come first in their
+   * lists since no listener existed before.
+   */
+  #materialize(): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    const fresh = new EventTarget() as unknown as Record<symbol, unknown>;
+    for (const sym of eventTargetSymbols) {
+      if (!Object.prototype.hasOwnProperty.call(this, sym)) {
+        Object.defineProperty(this, sym, { value: fresh[sym], writable: true, enumerable: true, configurable: true });
+      }
+    }
+    for (let i = Handler.Open; i <= Handler.Close; i++) {
+      if (this.#handler(i) !== null) this.#setHandler(i, this.#handler(i));
+    }
+  }
+
+  static {
+    if (lazyTargets) {
+      // The EventTarget state, created on first access (see LazyEventTarget).
+      for (const sym of eventTargetSymbols) {
+        Object.defineProperty(WebSocketBase.prototype, sym, {
+          configurable: true,
+          enumerable: false,
+          get(this: unknown) {
+            if (!(this instanceof WebSocketBase) || !(#listening in this) || this.#listening) return undefined;
+            this.#materialize();
+            return (this as unknown as Record<symbol, unknown>)[sym];
+          },
+          set(this: unknown, value: unknown) {
+            if (this instanceof WebSocketBase && #listening in this) this.#materialize();
+            Object.defineProperty(this, sym, { value, writable: true, enumerable: true, configurable: true });
+          },
+        });
+      }
+    }
+  }
+
+  /**
+   * Dispatches an event this object fires itself. With listener state this is dispatchEvent(). Without it the
+   * only possible receiver is the event handler `handler`, called as Node's EventTarget would call its
+   * listener: target and currentTarget set, this = the WebSocket, false cancels, a throw is reported (not
+   * propagated) on the next tick.
+   */
+  #fire(ev: Event, handler: EventHandlerValue): void {
+    if (this.#listening) {
+      this.dispatchEvent(ev);
+      return;
+    }
+    const slots = ev as unknown as Record<symbol, unknown>;
+    slots[kTarget!] = this;
+    if (typeof handler !== "function") return;
+    slots[kDispatching!] = true;
+    try {
+      const r = (handler as (this: WebSocketBase, ev: Event) => unknown).call(this, ev);
+      if (r === false) ev.preventDefault();
+    } catch (err) {
+      process.nextTick(rethrow, err);
+    }
+    slots[kDispatching!] = false;
+  }
+
+  /** Whether an event of this type, fired now, could reach anything (false: it need not be created). */
+  #wants(handler: EventHandlerValue): boolean {
+    return this.#listening || handler !== null;
   }
 
   // ---- protected hooks for the client and server subclasses ----
 
   /** @internal */ protected setUrl(url: string): void {
     this.#url = url;
-    this.#origin = originOf(url);
+    this.#origin = null;
   }
 
   /**
@@ -273,7 +417,7 @@ export class WebSocketBase extends EventTarget implements TransportListener {
     const size = text !== null ? Buffer.byteLength(text) : bytes !== null ? bytes.byteLength : blob!.size;
     const transport = this.transport;
     if (state !== ReadyState.OPEN || transport === null || !transport.conn.canSend) {
-      this.#droppedBytes += size;
+      this.#rareState().droppedBytes += size;
       return;
     }
     const queue = this.#sendQueue;
@@ -281,7 +425,7 @@ export class WebSocketBase extends EventTarget implements TransportListener {
       // A Blob is read asynchronously; this message and every later one wait behind it, in order. The bytes are
       // copied now: send() takes the data as it is at the time of the call.
       const item = blob ?? text ?? Buffer.from(bytes!);
-      this.#queuedBytes += size;
+      this.#rareState().queuedBytes += size;
       if (queue !== null) queue.push(item);
       else {
         this.#sendQueue = [item];
@@ -318,11 +462,12 @@ export class WebSocketBase extends EventTarget implements TransportListener {
           payload = new Uint8Array(await item.arrayBuffer());
         } catch (err) {
           // The Blob could not be read: the data cannot be sent, so the connection is failed (closed abnormally).
-          this.#lastError = err as Error;
-          this.#failed = true;
+          const rare = this.#rareState();
+          rare.lastError = err as Error;
+          rare.failed = true;
           this.#sendQueue = null;
-          this.#queuedBytes = 0;
-          this.#pendingClose = null;
+          rare.queuedBytes = 0;
+          rare.pendingClose = null;
           this.transport?.terminate();
           return;
         }
@@ -331,20 +476,22 @@ export class WebSocketBase extends EventTarget implements TransportListener {
       }
       queue.shift();
       const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength;
-      this.#queuedBytes -= size;
+      const rare = this.#rareState();
+      rare.queuedBytes -= size;
       const transport = this.transport;
       if (transport === null || !transport.conn.canSend) {
         // The connection closed while the Blob was read: the data is not sent, and stays counted.
-        this.#droppedBytes += size;
+        rare.droppedBytes += size;
         continue;
       }
       transport.sendMessage(payload, typeof payload !== "string");
       transport.notePayload(size);
     }
     this.#sendQueue = null;
-    const pending = this.#pendingClose;
+    const rare = this.#rare;
+    const pending = rare !== null ? rare.pendingClose : null;
     if (pending !== null) {
-      this.#pendingClose = null;
+      rare!.pendingClose = null;
       this.transport?.close(pending.code, pending.reason ?? EMPTY);
     }
   }
@@ -397,7 +544,7 @@ export class WebSocketBase extends EventTarget implements TransportListener {
     this.#readyState = ReadyState.CLOSING;
     if (this.#sendQueue !== null) {
       // Messages accepted by send() before close() are sent first: the close frame waits for queued Blobs.
-      this.#pendingClose = { code, reason };
+      this.#rareState().pendingClose = { code, reason };
       return;
     }
     //    - Otherwise (the closing handshake has started): set ready state to CLOSING (done above).
@@ -441,6 +588,9 @@ export class WebSocketBase extends EventTarget implements TransportListener {
   onMessage(data: Buffer, isBinary: boolean): void {
     // 1. If ready state is not OPEN, then return.
     if (this.#readyState !== ReadyState.OPEN) return;
+    // Nothing can receive the event: neither it nor its data need exist (nothing observable is skipped).
+    const handler = this.#onmessage;
+    if (!this.#wants(handler)) return;
     // 2-3. dataForEvent: a string for text; for binary, a Blob or an ArrayBuffer by binaryType.
     let value: unknown;
     if (!isBinary) value = data.toString("utf8");
@@ -451,23 +601,26 @@ export class WebSocketBase extends EventTarget implements TransportListener {
       else value = new Blob([data]);
     }
     // 4. Fire an event named message, using MessageEvent, with origin the serialization of url's origin.
-    this.dispatchEvent(createMessageEvent(value, this.#origin));
+    this.#fire(createMessageEvent(value, (this.#origin ??= originOf(this.#url))), handler);
   }
 
   /** The same steps for a text message (type text), whose data the core has already decoded to a string. */
   onTextMessage(text: string): void {
     // 1. If ready state is not OPEN, then return.
     if (this.#readyState !== ReadyState.OPEN) return;
+    const handler = this.#onmessage;
+    if (!this.#wants(handler)) return;
     // 2-4. dataForEvent is the text; fire an event named message, using MessageEvent, with the origin.
-    this.dispatchEvent(createMessageEvent(text, this.#origin));
+    this.#fire(createMessageEvent(text, (this.#origin ??= originOf(this.#url))), handler);
   }
 
   onPing(data: Buffer): void {
-    this.dispatchEvent(new PingPongEvent("ping", data));
+    // No event handler attribute exists for ping and pong: only listeners can receive them.
+    if (this.#listening) this.dispatchEvent(new PingPongEvent("ping", data));
   }
 
   onPong(data: Buffer): void {
-    this.dispatchEvent(new PingPongEvent("pong", data));
+    if (this.#listening) this.dispatchEvent(new PingPongEvent("pong", data));
   }
 
   /** "When the WebSocket closing handshake is started": set ready state to CLOSING. */
@@ -477,7 +630,8 @@ export class WebSocketBase extends EventTarget implements TransportListener {
 
   /** The connection was failed (a close frame with the error's code was sent, so the handshake started). */
   onError(err: Error): void {
-    if (this.#lastError === null) this.#lastError = err;
+    const rare = this.#rareState();
+    if (rare.lastError === null) rare.lastError = err;
     if (this.#readyState === ReadyState.OPEN) this.#readyState = ReadyState.CLOSING;
   }
 
@@ -490,18 +644,19 @@ export class WebSocketBase extends EventTarget implements TransportListener {
     //    when a Blob to send cannot be read. A connection merely lost (TCP closed or reset without a close frame)
     //    is closed abnormally (1006, wasClean false) but not failed: no error event, as in Chromium.
     const t = this.transport;
-    if (this.#failed || (t !== null && t.conn.error !== null)) {
-      this.dispatchEvent(createErrorEvent(this.#lastError ?? new Error("WebSocket connection failed")));
+    const rare = this.#rare;
+    if (((rare !== null && rare.failed) || (t !== null && t.conn.error !== null)) && this.#wants(this.#onerror)) {
+      this.#fire(createErrorEvent(rare?.lastError ?? new Error("WebSocket connection failed")), this.#onerror);
     }
     // 3. Fire an event named close, using CloseEvent, with wasClean, code and reason.
-    this.dispatchEvent(new CloseEvent("close", { wasClean, code, reason }));
+    if (this.#wants(this.#onclose)) this.#fire(new CloseEvent("close", { wasClean, code, reason }), this.#onclose);
   }
 
   onDrain(): void {}
 
   /** @internal "When the WebSocket connection is established", step 4: fire an event named open. */
   protected fireOpen(): void {
-    this.dispatchEvent(new Event("open"));
+    if (this.#wants(this.#onopen)) this.#fire(new Event("open"), this.#onopen);
   }
 
   /**
@@ -510,9 +665,10 @@ export class WebSocketBase extends EventTarget implements TransportListener {
    */
   protected failConnecting(err: Error): void {
     this.#readyState = ReadyState.CLOSED;
-    if (this.#lastError === null) this.#lastError = err;
-    this.dispatchEvent(createErrorEvent(err));
-    this.dispatchEvent(new CloseEvent("close", { wasClean: false, code: 1006, reason: "" }));
+    const rare = this.#rareState();
+    if (rare.lastError === null) rare.lastError = err;
+    if (this.#wants(this.#onerror)) this.#fire(createErrorEvent(err), this.#onerror);
+    if (this.#wants(this.#onclose)) this.#fire(new CloseEvent("close", { wasClean: false, code: 1006, reason: "" }), this.#onclose);
   }
 }
 
@@ -562,10 +718,20 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
+// The last url whose origin was computed, and that origin: a server's connections usually share one url (one
+// string, see WebSocketServer), so they share one origin string, computed once.
+let lastOriginUrl = "";
+let lastOrigin = "";
+
 function originOf(url: string): string {
+  if (url === lastOriginUrl && url !== "") return lastOrigin;
+  let origin: string;
   try {
-    return new URL(url).origin;
+    origin = new URL(url).origin;
   } catch {
-    return "";
+    origin = "";
   }
+  lastOriginUrl = url;
+  lastOrigin = origin;
+  return origin;
 }

@@ -90,27 +90,32 @@ export type RequestHeadHandler = (req: UpgradeRequest, socket: Socket, head: Buf
 /** One connection whose request head is still arriving. */
 class HeadReader {
   readonly socket: Socket;
-  readonly owner: UpgradeListener;
   readonly deadline: number;
   buffered: Buffer | null = null;
-  constructor(socket: Socket, owner: UpgradeListener, deadline: number) {
+  constructor(socket: Socket, deadline: number) {
     this.socket = socket;
-    this.owner = owner;
     this.deadline = deadline;
   }
-  readonly onData = (chunk: Buffer): void => this.owner.receive(this, chunk);
 }
 
 export class UpgradeListener {
   readonly server: Server;
   readonly #options: UpgradeListenerOptions;
   readonly #onRequest: RequestHeadHandler;
-  readonly #reading = new Set<HeadReader>();
+  /** The connections whose request head is still arriving. */
+  readonly #reading = new Map<Socket, HeadReader>();
+  /** The 'data' listener of those sockets, one for all of them (this = the socket). */
+  readonly #onHeadData: (this: Socket, chunk: Buffer) => void;
   #sweep: NodeJS.Timeout | null = null;
 
   constructor(options: UpgradeListenerOptions, onRequest: RequestHeadHandler) {
     this.#options = options;
     this.#onRequest = onRequest;
+    const listener = this;
+    this.#onHeadData = function onHeadData(this: Socket, chunk: Buffer): void {
+      const reader = listener.#reading.get(this);
+      if (reader !== undefined) listener.#receive(reader, chunk);
+    };
     // allowHalfOpen: the peer's FIN must not end our side before the WebSocket closing handshake is answered.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
   }
@@ -118,18 +123,18 @@ export class UpgradeListener {
   /** Stops accepting and destroys the connections whose request head has not arrived. */
   close(callback?: (err?: Error) => void): void {
     this.server.close(callback);
-    for (const r of this.#reading) r.socket.destroy();
+    for (const r of this.#reading.values()) r.socket.destroy();
     this.#reading.clear();
     this.#stopSweep();
   }
 
   #accept(socket: Socket): void {
-    const reader = new HeadReader(socket, this, Date.now() + this.#options.handshakeTimeout);
+    const reader = new HeadReader(socket, Date.now() + this.#options.handshakeTimeout);
     // Only a 'data' listener: a connection that ends, fails or closes before its head is complete is found by
     // the sweep below, which spares two listeners added and removed per handshake.
-    socket.on("error", noop);
-    socket.on("data", reader.onData);
-    this.#reading.add(reader);
+    socket.on("error", ignoreError);
+    socket.on("data", this.#onHeadData);
+    this.#reading.set(socket, reader);
     if (this.#sweep === null) {
       // One timer for all connections still sending their head, checked a few times per handshakeTimeout; it
       // stops at the first sweep that finds none.
@@ -139,8 +144,7 @@ export class UpgradeListener {
     }
   }
 
-  /** @internal */
-  receive(reader: HeadReader, chunk: Buffer): void {
+  #receive(reader: HeadReader, chunk: Buffer): void {
     const buf = reader.buffered === null ? chunk : Buffer.concat([reader.buffered, chunk]);
     let head: RequestHead | null;
     try {
@@ -155,24 +159,35 @@ export class UpgradeListener {
       return;
     }
     const socket = reader.socket;
-    this.#detach(reader);
-    // What was not read yet stays in the socket: adding a 'data' listener later resumes it (as Node's HTTP
-    // server leaves an upgraded socket).
-    (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
+    reader.buffered = null;
+    this.#reading.delete(socket);
+    // The socket stays flowing while the request is handled: no data can arrive meanwhile (this runs
+    // synchronously), and a connection accepted at once attaches its own 'data' listener to a socket that is
+    // still flowing, which spares pausing and resuming it (a tick and a read per connection). The 'error'
+    // listener stays: the server removes it (ignoreError) when it hands the socket to a connection.
+    socket.removeListener("data", this.#onHeadData);
     let rest = head.length === buf.length ? EMPTY : buf.subarray(head.length);
     if (socket.readableLength > 0) {
       const more = socket.read() as Buffer | null;
       if (more !== null) rest = Buffer.concat([rest, more]);
     }
-    this.#onRequest(new UpgradeRequest(head, socket), socket, rest);
+    try {
+      this.#onRequest(new UpgradeRequest(head, socket), socket, rest);
+    } finally {
+      if (socket.listenerCount("data") === 0) {
+        // Not taken yet (asynchronous authentication) or refused: what was not read yet stays in the socket, and
+        // adding a 'data' listener later resumes it (as Node's HTTP server leaves an upgraded socket).
+        (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
+      }
+    }
   }
 
   #detach(reader: HeadReader): void {
     const socket = reader.socket;
-    socket.removeListener("data", reader.onData);
-    socket.removeListener("error", noop);
+    socket.removeListener("data", this.#onHeadData);
+    socket.removeListener("error", ignoreError);
     reader.buffered = null;
-    this.#reading.delete(reader);
+    this.#reading.delete(socket);
   }
 
   #refuse(reader: HeadReader, err: HandshakeError): void {
@@ -196,7 +211,7 @@ export class UpgradeListener {
       return;
     }
     const now = Date.now();
-    for (const r of this.#reading) {
+    for (const r of this.#reading.values()) {
       const socket = r.socket;
       if (socket.destroyed) {
         this.#detach(r);
@@ -221,6 +236,12 @@ export class UpgradeListener {
 const EMPTY = Buffer.alloc(0);
 
 function noop(): void {}
+
+/**
+ * The 'error' listener of a socket during its opening handshake (a socket with none would throw). The standalone
+ * listener leaves it on the socket it hands over with a request head; whoever takes the socket removes it.
+ */
+export function ignoreError(): void {}
 
 function destroySocket(socket: Socket): void {
   socket.destroy();

@@ -96,11 +96,30 @@ const SMALL_FRAGMENT = 1024;
 /** Largest accumulator; it starts small and grows with the message. */
 const ACCUMULATOR_MAX = 16 * 1024;
 
+/**
+ * The options object of a connection: connections with the same values share one (frozen) object instead of each
+ * keeping its own.
+ */
+let lastOptions: Readonly<ProtocolOptions> = PROTOCOL_DEFAULTS;
+function sharedOptions(maxPayload: number, autoPong: boolean): ProtocolOptions {
+  const last = lastOptions;
+  if (last.maxPayload === maxPayload && last.autoPong === autoPong) return last;
+  return (lastOptions = Object.freeze({ maxPayload, autoPong }));
+}
+
+/** The parser of every connection whose input stopped before any byte arrived: stopped, it ignores all input. */
+const STOPPED_PARSER = new FrameParser({ onFrame() {} }, { isServer: true, maxPayload: 0, allowRsv1: false });
+STOPPED_PARSER.stop();
+
 export class Connection implements FrameSink {
   readonly isServer: boolean;
   readonly options: ProtocolOptions;
   private readonly handler: ConnectionHandler;
-  private readonly parser: FrameParser;
+  /**
+   * The frame parser, made when the first bytes arrive (an idle connection never needs one, nor its queue); a
+   * stopped one (STOPPED_PARSER when none was made) once input is no longer processed.
+   */
+  private parser: FrameParser | null = null;
   private inflater: MessageInflater | null;
 
   /** OPEN until a close frame is sent or received, CLOSED when both are or the connection failed. */
@@ -117,45 +136,57 @@ export class Connection implements FrameSink {
   error: ProtocolError | null = null;
 
   // Message being assembled.
-  private fragments: Buffer[] = [];
+  /** Pieces of the message being assembled (never an empty array): null until the first one. */
+  private fragments: Buffer[] | null = null;
   private fragmentsLength = 0;
   /** Small fragments are copied here (bytes [0, accUsed)); sealed into `fragments` before a large one. */
   private acc: Buffer | null = null;
   private accUsed = 0;
-  private readonly utf8 = new Utf8Validator();
+  /** Validates a fragmented text message across frames; made for the first one. */
+  private utf8State: Utf8Validator | null = null;
   private inflating = false;
   private idleWaiters: (() => void)[] | null = null;
   private readonly decodeText: boolean;
 
+  private get utf8(): Utf8Validator {
+    return (this.utf8State ??= new Utf8Validator());
+  }
+
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
     this.handler = handler;
     this.isServer = options.isServer;
-    this.options = {
-      maxPayload: options.maxPayload ?? PROTOCOL_DEFAULTS.maxPayload,
-      autoPong: options.autoPong ?? PROTOCOL_DEFAULTS.autoPong,
-    };
+    this.options = sharedOptions(options.maxPayload ?? PROTOCOL_DEFAULTS.maxPayload, options.autoPong ?? PROTOCOL_DEFAULTS.autoPong);
     this.inflater = options.inflater ?? null;
     this.decodeText = options.decodeText === true;
     if (this.decodeText && typeof handler.onTextMessage !== "function") {
       throw new TypeError("decodeText needs a handler with onTextMessage()");
     }
-    this.parser = new FrameParser(this, {
+  }
+
+  private createParser(): FrameParser {
+    return (this.parser = new FrameParser(this, {
       isServer: this.isServer,
       maxPayload: this.options.maxPayload,
       allowRsv1: this.inflater !== null,
-    });
+    }));
+  }
+
+  /** Input is no longer processed: the parser ignores further bytes and drops what it holds. */
+  private stopParser(): void {
+    if (this.parser === null) this.parser = STOPPED_PARSER;
+    else if (this.parser !== STOPPED_PARSER) this.parser.stop();
   }
 
   /** Sets the inflater once an extension is negotiated. */
   setInflater(inflater: MessageInflater | null): void {
     this.inflater = inflater;
-    this.parser.allowRsv1 = inflater !== null;
+    if (this.parser !== null && this.parser !== STOPPED_PARSER) this.parser.allowRsv1 = inflater !== null;
   }
 
   /** Feeds bytes received from the transport. */
   receiveData(chunk: Buffer): void {
     try {
-      this.parser.push(chunk);
+      (this.parser ?? this.createParser()).push(chunk);
     } catch (err) {
       this.handleError(err);
     }
@@ -163,7 +194,7 @@ export class Connection implements FrameSink {
 
   /** Bytes received and not yet parsed. */
   get receiveBuffered(): number {
-    return this.parser.bufferedAmount;
+    return this.parser !== null ? this.parser.bufferedAmount : 0;
   }
 
   /** FrameSink: called by the parser for every complete frame. */
@@ -241,7 +272,7 @@ export class Connection implements FrameSink {
     this.fragmentsLength += n;
     if (n >= SMALL_FRAGMENT) {
       this.sealAccumulator();
-      this.fragments.push(p);
+      (this.fragments ??= []).push(p);
       return;
     }
     let acc = this.acc;
@@ -254,7 +285,7 @@ export class Connection implements FrameSink {
   }
 
   private sealAccumulator(): void {
-    if (this.acc !== null && this.accUsed > 0) this.fragments.push(this.acc.subarray(0, this.accUsed));
+    if (this.acc !== null && this.accUsed > 0) (this.fragments ??= []).push(this.acc.subarray(0, this.accUsed));
     this.acc = null;
     this.accUsed = 0;
   }
@@ -262,24 +293,24 @@ export class Connection implements FrameSink {
   /** The assembled message; resets the assembly. */
   private takeMessage(): Buffer {
     let data: Buffer;
-    if (this.fragments.length === 0 && this.acc !== null) {
+    if (this.fragments === null && this.acc !== null) {
       // All in the accumulator: an exact-size copy, so the message does not pin the accumulator's spare room.
       data = Buffer.from(this.acc.subarray(0, this.accUsed));
     } else {
       this.sealAccumulator();
       const f = this.fragments;
-      data = f.length === 1 ? f[0]! : f.length === 0 ? EMPTY : Buffer.concat(f, this.fragmentsLength);
+      data = f === null ? EMPTY : f.length === 1 ? f[0]! : Buffer.concat(f, this.fragmentsLength);
     }
     this.acc = null;
     this.accUsed = 0;
-    this.fragments = [];
+    this.fragments = null;
     this.fragmentsLength = 0;
     return data;
   }
 
   private inflateFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
     const inflater = this.inflater!;
-    this.parser.pause();
+    this.parser!.pause();
     this.inflating = true;
     let sync = true;
     let syncResume = false;
@@ -344,7 +375,7 @@ export class Connection implements FrameSink {
 
   private resumeParser(): void {
     try {
-      this.parser.resume();
+      this.parser!.resume();
     } catch (err) {
       this.handleError(err);
     }
@@ -356,7 +387,7 @@ export class Connection implements FrameSink {
     this.closeCode = code;
     this.closeReason = reason;
     if (this.closeInitiator === null) this.closeInitiator = "remote";
-    this.parser.stop();
+    this.stopParser();
     if (this.closeSent) {
       this.readyState = ReadyState.CLOSED;
       this.handler.onCloseFrame(code, reason);
@@ -397,8 +428,8 @@ export class Connection implements FrameSink {
   fail(err: ProtocolError): void {
     if (this.error !== null || (this.readyState === ReadyState.CLOSED && this.closeReceived)) return;
     this.error = err;
-    this.parser.stop();
-    this.fragments = [];
+    this.stopParser();
+    this.fragments = null;
     this.fragmentsLength = 0;
     this.acc = null;
     this.accUsed = 0;
@@ -493,7 +524,7 @@ export class Connection implements FrameSink {
 
   /** Marks the connection closed because the transport ended (abnormally unless the handshake completed). */
   transportClosed(): void {
-    this.parser.stop();
+    this.stopParser();
     this.readyState = ReadyState.CLOSED;
   }
 

@@ -64,7 +64,8 @@ export class FrameParser {
   private opcode = 0;
   private masked = false;
   private payloadLength = 0;
-  private readonly maskKey = Buffer.alloc(4);
+  /** The current frame's masking key; made at the first masked frame (an idle connection never needs one). */
+  private maskKey: Buffer | null = null;
 
   /** Opcode of the fragmented message in progress (0 if none), its RSV1 and its length so far. */
   private fragmentOpcode = 0;
@@ -166,14 +167,16 @@ export class FrameParser {
           this.afterLength();
           break;
         }
-        case ParserState.GetMask:
+        case ParserState.GetMask: {
           if (this.buffered < 4) return;
-          this.maskKey[0] = this.readByte();
-          this.maskKey[1] = this.readByte();
-          this.maskKey[2] = this.readByte();
-          this.maskKey[3] = this.readByte();
+          const key = (this.maskKey ??= Buffer.alloc(4));
+          key[0] = this.readByte();
+          key[1] = this.readByte();
+          key[2] = this.readByte();
+          key[3] = this.readByte();
           this.state = ParserState.GetData;
           break;
+        }
         case ParserState.GetData:
           if (this.buffered < this.payloadLength) return;
           this.getData();
