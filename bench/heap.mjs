@@ -3,7 +3,8 @@
  * What a server keeps in the JS heap per idle connection: heap snapshots before and after N connections
  * (opened by the C load generator), diffed by constructor name.
  *
- *   node --expose-gc bench/heap.mjs [wshub|ws] [--conns 2000] [--top 25]
+ *   node --expose-gc bench/heap.mjs [wshub|ws|net] [--conns 2000] [--top 25]
+ * (net: a plain node:net server that answers the upgrade and keeps reading — what every Node server pays)
  */
 import v8 from "node:v8";
 import { readFileSync, rmSync } from "node:fs";
@@ -28,6 +29,25 @@ if (which === "wshub") {
   wss.on("connection", (ws) => {
     ws.onmessage = (e) => ws.send(e.data);
   });
+} else if (which === "net") {
+  // The baseline every Node server pays: a node:net socket that answered the upgrade and reads on.
+  const { createServer } = await import("node:net");
+  const { createHash } = await import("node:crypto");
+  wss = createServer((socket) => {
+    let head = "";
+    socket.on("data", function onHead(chunk) {
+      head += chunk.latin1Slice(0, chunk.length);
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      const key = /sec-websocket-key:\s*(\S+)/i.exec(head.slice(0, end))?.[1] ?? "";
+      const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      head = "";
+      socket.off("data", onHead);
+      socket.on("data", () => {});
+    });
+    socket.on("error", () => {});
+  }).listen(0, "127.0.0.1", 4096);
 } else {
   const { WebSocketServer } = await import("ws");
   wss = new WebSocketServer({ port: 0, host: "127.0.0.1", backlog: 4096 });

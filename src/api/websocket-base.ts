@@ -652,8 +652,6 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     if (this.#wants(this.#onclose)) this.#fire(new CloseEvent("close", { wasClean, code, reason }), this.#onclose);
   }
 
-  onDrain(): void {}
-
   /** @internal "When the WebSocket connection is established", step 4: fire an event named open. */
   protected fireOpen(): void {
     if (this.#wants(this.#onopen)) this.#fire(new Event("open"), this.#onopen);

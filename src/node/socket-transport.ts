@@ -23,8 +23,6 @@ export interface TransportListener {
   onError(err: Error): void;
   /** The socket is closed. `code` is the peer's close code, or 1006 when no close frame was received. */
   onClosed(code: number, reason: string, wasClean: boolean): void;
-  /** The socket's write buffer drained. */
-  onDrain(): void;
 }
 
 export interface TransportOptions {
@@ -74,7 +72,7 @@ export class SocketTransport implements ConnectionHandler {
     socket.on("end", onSocketEnd);
     socket.on("close", onSocketClose);
     socket.on("error", onSocketError);
-    socket.on("drain", onSocketDrain);
+    // No 'drain' listener: bufferedAmount is computed when read, and the Hub waits for 'drain' itself when it must.
     if (head !== undefined && head.length > 0) {
       // Bytes that arrived with the handshake belong to the WebSocket stream; deliver them after the caller
       // has attached its handlers.
@@ -93,8 +91,11 @@ export class SocketTransport implements ConnectionHandler {
   // transmitted, without framing. Each data message records where its frame ends in the stream of bytes this
   // transport wrote; once the socket has written past that point, its payload no longer counts.
   private wireWritten = 0;
-  /** Pairs (wire offset where a message ends, its payload size) in [payloadHead, payloadTail); storage is reused. */
-  private payloadMarks: number[] = [];
+  /**
+   * Pairs (wire offset where a message ends, its payload size) in [payloadHead, payloadTail); storage is reused.
+   * Made by the first data message (an idle connection never needs it).
+   */
+  private payloadMarks: number[] | null = null;
   private payloadHead = 0;
   private payloadTail = 0;
   private payloadPending = 0;
@@ -110,7 +111,7 @@ export class SocketTransport implements ConnectionHandler {
     }
     // A message waiting in the deflate queue is noted when its frame is written (onNoteWritten calls back here).
     if (this.deflate !== null && this.deflate.holdNote(size)) return;
-    const marks = this.payloadMarks;
+    const marks = (this.payloadMarks ??= []);
     const tail = this.payloadTail;
     marks[tail] = this.wireWritten;
     marks[tail + 1] = size;
@@ -128,7 +129,7 @@ export class SocketTransport implements ConnectionHandler {
   private releasePayload(): void {
     // The socket writes in order: the bytes still queued are the last `writableLength` bytes written.
     const flushedTo = this.wireWritten - Math.min(this.socket.writableLength, this.wireWritten);
-    const marks = this.payloadMarks;
+    const marks = this.payloadMarks!;
     const tail = this.payloadTail;
     let i = this.payloadHead;
     while (i < tail && marks[i]! <= flushedTo) {
@@ -278,12 +279,6 @@ export class SocketTransport implements ConnectionHandler {
     this.closeTimer.unref?.();
   }
 
-  /** @internal The socket's write buffer drained. */
-  onSocketDrain(): void {
-    if (this.payloadPending !== 0) this.releasePayload();
-    this.listener.onDrain();
-  }
-
   /** @internal */ onSocketEnd(): void {
     // The peer closed its side of TCP. Frames it sent before its FIN still count: while an inflation holds the
     // parser, wait for it (and the frames buffered behind it). Then this side is done too.
@@ -335,9 +330,6 @@ function onSocketClose(this: BoundSocket): void {
 }
 function onSocketError(this: BoundSocket, err: Error): void {
   this[kTransport].onSocketError(err);
-}
-function onSocketDrain(this: BoundSocket): void {
-  this[kTransport].onSocketDrain();
 }
 
 function uncork(t: SocketTransport): void {
