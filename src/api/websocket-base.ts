@@ -33,6 +33,13 @@ interface RareState {
   failed: boolean;
   /** Once listener state exists: the listener registered for each active event handler, by Handler index. */
   handlerListeners: (((ev: Event) => void) | null)[] | null;
+  /** The subprotocol and extensions selected by the server; "" when none (the values while no RareState exists). */
+  protocol: string;
+  extensions: string;
+  /** Sends waiting behind a Blob that is being read, in order. Null when nothing waits. */
+  sendQueue: (Blob | Uint8Array | string)[] | null;
+  /** The onopen event handler's value (a server connection, open from the start, seldom has one). */
+  onopen: EventHandlerValue;
 }
 
 /** A close() waiting for queued Blob sends, so that the close frame follows them (order is kept). */
@@ -164,13 +171,8 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   /** The serialization of url's origin, computed when the first message event needs it. */
   #origin: string | null = null;
   #readyState: ReadyState = ReadyState.CONNECTING;
-  #protocol = "";
-  #extensions = "";
   #binaryType: BinaryType = "blob";
-  /** Sends waiting behind a Blob that is being read, in order. Null when nothing waits. */
-  #sendQueue: (Blob | Uint8Array | string)[] | null = null;
   /** The event handlers' values (null, a function, or another object, which is then not called). */
-  #onopen: EventHandlerValue = null;
   #onmessage: EventHandlerValue = null;
   #onerror: EventHandlerValue = null;
   #onclose: EventHandlerValue = null;
@@ -190,11 +192,13 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   }
   /** The subprotocol selected by the server ("" until open, or when none was selected). */
   get protocol(): string {
-    return this.#protocol;
+    const rare = this.#rare;
+    return rare !== null ? rare.protocol : "";
   }
   /** The extensions selected by the server ("" until open, or when none was). */
   get extensions(): string {
-    return this.#extensions;
+    const rare = this.#rare;
+    return rare !== null ? rare.extensions : "";
   }
   get binaryType(): BinaryType {
     return this.#binaryType;
@@ -217,17 +221,35 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     return (rare !== null ? rare.droppedBytes + rare.queuedBytes : 0) + (t !== null ? t.payloadBuffered : 0);
   }
 
+  /** The onopen event handler's value (kept in RareState). */
+  #onopen(): EventHandlerValue {
+    const rare = this.#rare;
+    return rare !== null ? rare.onopen : null;
+  }
+
   #rareState(): RareState {
-    return (this.#rare ??= { droppedBytes: 0, queuedBytes: 0, pendingClose: null, lastError: null, failed: false, handlerListeners: null });
+    return (this.#rare ??= {
+      droppedBytes: 0,
+      queuedBytes: 0,
+      pendingClose: null,
+      lastError: null,
+      failed: false,
+      handlerListeners: null,
+      protocol: "",
+      extensions: "",
+      sendQueue: null,
+      onopen: null,
+    });
   }
 
   // ---- event handler IDL attributes (HTML §8.1.8.1) ----
 
   get onopen(): EventHandlerValue {
-    return this.#onopen;
+    return this.#onopen();
   }
   set onopen(v: EventHandlerValue) {
-    this.#onopen = this.#setHandler(Handler.Open, v);
+    const value = this.#setHandler(Handler.Open, v);
+    if (value !== null || this.#rare !== null) this.#rareState().onopen = value;
   }
   get onmessage(): EventHandlerValue {
     return this.#onmessage;
@@ -249,7 +271,7 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   }
 
   #handler(index: Handler): EventHandlerValue {
-    return index === Handler.Open ? this.#onopen : index === Handler.Message ? this.#onmessage : index === Handler.Error ? this.#onerror : this.#onclose;
+    return index === Handler.Open ? this.#onopen() : index === Handler.Message ? this.#onmessage : index === Handler.Error ? this.#onerror : this.#onclose;
   }
 
   /** Registers or removes the handler's listener for a new value; returns the value to store. */
@@ -372,8 +394,11 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   protected attach(transport: SocketTransport, protocol: string, extensions: string): void {
     this.transport = transport;
     this.#readyState = ReadyState.OPEN;
-    this.#extensions = extensions;
-    this.#protocol = protocol;
+    if (extensions !== "" || protocol !== "" || this.#rare !== null) {
+      const rare = this.#rareState();
+      rare.extensions = extensions;
+      rare.protocol = protocol;
+    }
   }
 
   /** @internal */ protected setReadyState(state: ReadyState): void {
@@ -420,7 +445,8 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
       this.#rareState().droppedBytes += size;
       return;
     }
-    const queue = this.#sendQueue;
+    const rare = this.#rare;
+    const queue = rare !== null ? rare.sendQueue : null;
     if (queue !== null || blob !== null) {
       // A Blob is read asynchronously; this message and every later one wait behind it, in order. The bytes are
       // copied now: send() takes the data as it is at the time of the call.
@@ -428,7 +454,7 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
       this.#rareState().queuedBytes += size;
       if (queue !== null) queue.push(item);
       else {
-        this.#sendQueue = [item];
+        this.#rareState().sendQueue = [item];
         void this.#drainSendQueue();
       }
       return;
@@ -453,7 +479,7 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   }
 
   async #drainSendQueue(): Promise<void> {
-    const queue = this.#sendQueue!;
+    const queue = this.#rare!.sendQueue!;
     while (queue.length > 0) {
       const item = queue[0]!;
       let payload: Uint8Array | string;
@@ -465,7 +491,7 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
           const rare = this.#rareState();
           rare.lastError = err as Error;
           rare.failed = true;
-          this.#sendQueue = null;
+          rare.sendQueue = null;
           rare.queuedBytes = 0;
           rare.pendingClose = null;
           this.transport?.terminate();
@@ -487,11 +513,11 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
       transport.sendMessage(payload, typeof payload !== "string");
       transport.notePayload(size);
     }
-    this.#sendQueue = null;
-    const rare = this.#rare;
-    const pending = rare !== null ? rare.pendingClose : null;
+    const rare = this.#rare!;
+    rare.sendQueue = null;
+    const pending = rare.pendingClose;
     if (pending !== null) {
-      rare!.pendingClose = null;
+      rare.pendingClose = null;
       this.transport?.close(pending.code, pending.reason ?? EMPTY);
     }
   }
@@ -542,9 +568,10 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     //      given, as a close frame body always starts with a code — RFC 6455 §5.5.1).
     if (code === undefined && reason !== undefined && reason.length > 0) code = 1000;
     this.#readyState = ReadyState.CLOSING;
-    if (this.#sendQueue !== null) {
+    const rare = this.#rare;
+    if (rare !== null && rare.sendQueue !== null) {
       // Messages accepted by send() before close() are sent first: the close frame waits for queued Blobs.
-      this.#rareState().pendingClose = { code, reason };
+      rare.pendingClose = { code, reason };
       return;
     }
     //    - Otherwise (the closing handshake has started): set ready state to CLOSING (done above).
@@ -654,7 +681,8 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
 
   /** @internal "When the WebSocket connection is established", step 4: fire an event named open. */
   protected fireOpen(): void {
-    if (this.#wants(this.#onopen)) this.#fire(new Event("open"), this.#onopen);
+    const onopen = this.#onopen();
+    if (this.#wants(onopen)) this.#fire(new Event("open"), onopen);
   }
 
   /**

@@ -36,16 +36,35 @@ export interface TransportOptions {
   deflate?: PerMessageDeflate | null;
 }
 
+/**
+ * Payload accounting of the data messages written and not yet known to be transmitted (see notePayload): made by
+ * the first data message, or the first one never transmitted (an idle connection never needs it).
+ */
+class PayloadLedger {
+  /** Pairs (wire offset where a message ends, its payload size) in [head, tail); storage is reused. */
+  marks: number[] = [];
+  head = 0;
+  tail = 0;
+  /** Payload of the messages accepted after the socket ended or closed: never transmitted, it stays counted. */
+  unsent = 0;
+}
+
+/** What only closing or failing connections need: made on first use. */
+class TransportRare {
+  closeTimer: NodeJS.Timeout | null = null;
+  socketError: Error | null = null;
+}
+
 export class SocketTransport implements ConnectionHandler {
   readonly socket: Socket;
   readonly conn: Connection;
   private readonly listener: TransportListener;
   private readonly closeTimeout: number;
   private corked = false;
-  private closeTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private ended = false;
-  private socketError: Error | null = null;
+  /** Close timer and socket error (see TransportRare): null until the closing timer is armed or an error comes. */
+  private rare: TransportRare | null = null;
   /** Ordered compressing send queue when permessage-deflate is in use; send through sendMessage(). */
   readonly deflate: DeflateSendQueue | null = null;
 
@@ -91,31 +110,27 @@ export class SocketTransport implements ConnectionHandler {
   // transmitted, without framing. Each data message records where its frame ends in the stream of bytes this
   // transport wrote; once the socket has written past that point, its payload no longer counts.
   private wireWritten = 0;
-  /**
-   * Pairs (wire offset where a message ends, its payload size) in [payloadHead, payloadTail); storage is reused.
-   * Made by the first data message (an idle connection never needs it).
-   */
-  private payloadMarks: number[] | null = null;
-  private payloadHead = 0;
-  private payloadTail = 0;
+  /** Payload bytes of the messages in the ledger that the socket has not yet written out. */
   private payloadPending = 0;
-  private payloadUnsent = 0;
+  /** The marks of those messages (see PayloadLedger): made by the first data message. */
+  private ledger: PayloadLedger | null = null;
 
   /** Records that a data message of `size` payload bytes was just written through conn.send/sendText. */
   notePayload(size: number): void {
     if (size === 0) return;
     if (this.closed || this.ended) {
       // Never transmitted: it stays counted.
-      this.payloadUnsent += size;
+      (this.ledger ??= new PayloadLedger()).unsent += size;
       return;
     }
     // A message waiting in the deflate queue is noted when its frame is written (onNoteWritten calls back here).
     if (this.deflate !== null && this.deflate.holdNote(size)) return;
-    const marks = (this.payloadMarks ??= []);
-    const tail = this.payloadTail;
+    const ledger = (this.ledger ??= new PayloadLedger());
+    const marks = ledger.marks;
+    const tail = ledger.tail;
     marks[tail] = this.wireWritten;
     marks[tail + 1] = size;
-    this.payloadTail = tail + 2;
+    ledger.tail = tail + 2;
     this.payloadPending += size;
   }
 
@@ -123,28 +138,32 @@ export class SocketTransport implements ConnectionHandler {
   get payloadBuffered(): number {
     if (this.payloadPending !== 0) this.releasePayload();
     const held = this.deflate !== null ? this.deflate.heldNotes : 0;
-    return this.payloadPending + this.payloadUnsent + held;
+    const ledger = this.ledger;
+    return this.payloadPending + (ledger !== null ? ledger.unsent : 0) + held;
   }
 
   private releasePayload(): void {
     // The socket writes in order: the bytes still queued are the last `writableLength` bytes written.
     const flushedTo = this.wireWritten - Math.min(this.socket.writableLength, this.wireWritten);
-    const marks = this.payloadMarks!;
-    const tail = this.payloadTail;
-    let i = this.payloadHead;
+    const ledger = this.ledger!;
+    const marks = ledger.marks;
+    const tail = ledger.tail;
+    let i = ledger.head;
+    let pending = this.payloadPending;
     while (i < tail && marks[i]! <= flushedTo) {
-      this.payloadPending -= marks[i + 1]!;
+      pending -= marks[i + 1]!;
       i += 2;
     }
+    this.payloadPending = pending;
     if (i === tail) {
-      this.payloadHead = 0;
-      this.payloadTail = 0;
+      ledger.head = 0;
+      ledger.tail = 0;
     } else if (i > 4096 && i * 2 > tail) {
       marks.copyWithin(0, i, tail);
-      this.payloadHead = 0;
-      this.payloadTail = tail - i;
+      ledger.head = 0;
+      ledger.tail = tail - i;
     } else {
-      this.payloadHead = i;
+      ledger.head = i;
     }
   }
 
@@ -271,12 +290,14 @@ export class SocketTransport implements ConnectionHandler {
   }
 
   private armCloseTimer(): void {
-    if (this.closeTimer !== null || this.closed) return;
-    this.closeTimer = setTimeout(() => {
-      this.closeTimer = null;
+    if (this.closed) return;
+    const rare = (this.rare ??= new TransportRare());
+    if (rare.closeTimer !== null) return;
+    const timer = (rare.closeTimer = setTimeout(() => {
+      rare.closeTimer = null;
       this.socket.destroy();
-    }, this.closeTimeout);
-    this.closeTimer.unref?.();
+    }, this.closeTimeout));
+    timer.unref?.();
   }
 
   /** @internal */ onSocketEnd(): void {
@@ -291,7 +312,8 @@ export class SocketTransport implements ConnectionHandler {
   }
 
   /** @internal */ onSocketError(err: Error): void {
-    if (this.socketError === null) this.socketError = err;
+    const rare = (this.rare ??= new TransportRare());
+    if (rare.socketError === null) rare.socketError = err;
   }
 
   /** @internal */ onSocketClose(): void {
@@ -299,16 +321,17 @@ export class SocketTransport implements ConnectionHandler {
     this.closed = true;
     this.corked = false;
     this.deflate?.clear();
-    if (this.closeTimer !== null) {
-      clearTimeout(this.closeTimer);
-      this.closeTimer = null;
+    const rare = this.rare;
+    if (rare !== null && rare.closeTimer !== null) {
+      clearTimeout(rare.closeTimer);
+      rare.closeTimer = null;
     }
     const conn = this.conn;
     conn.transportClosed();
     const wasClean = conn.wasClean;
     if (!conn.closeReceived && conn.error === null) {
       // The transport went away before a close frame arrived: an abnormal closure.
-      this.listener.onError(this.socketError ?? new Error("connection closed abnormally (no close frame received)"));
+      this.listener.onError(rare?.socketError ?? new Error("connection closed abnormally (no close frame received)"));
     }
     const code = conn.closeReceived ? conn.closeCode : CloseCode.Abnormal;
     const reason = conn.closeReceived ? conn.closeReason : "";

@@ -107,6 +107,36 @@ function sharedOptions(maxPayload: number, autoPong: boolean): ProtocolOptions {
   return (lastOptions = Object.freeze({ maxPayload, autoPong }));
 }
 
+/**
+ * Input state that only fragmented or compressed messages need: made by the first one, so that an idle connection
+ * (and one that only ever receives single-frame uncompressed messages) carries none of it. Reused afterwards.
+ */
+class InputState {
+  /** Pieces of the message being assembled (never an empty array): null until the first one. */
+  fragments: Buffer[] | null = null;
+  fragmentsLength = 0;
+  /** Small fragments are copied here (bytes [0, accUsed)); sealed into `fragments` before a large one. */
+  acc: Buffer | null = null;
+  accUsed = 0;
+  /** Validates a fragmented or compressed text message across frames; made for the first one. */
+  utf8State: Utf8Validator | null = null;
+  /** An inflation is under way (the parser is paused). */
+  inflating = false;
+  idleWaiters: (() => void)[] | null = null;
+
+  get utf8(): Utf8Validator {
+    return (this.utf8State ??= new Utf8Validator());
+  }
+}
+
+/** How the connection closed or failed: made when the closing handshake starts or the connection fails. */
+class CloseState {
+  initiator: "local" | "remote" | null = null;
+  code: number = CloseCode.Abnormal;
+  reason = "";
+  error: ProtocolError | null = null;
+}
+
 /** The parser of every connection whose input stopped before any byte arrived: stopped, it ignores all input. */
 const STOPPED_PARSER = new FrameParser({ onFrame() {} }, { isServer: true, maxPayload: 0, allowRsv1: false });
 STOPPED_PARSER.stop();
@@ -127,29 +157,38 @@ export class Connection implements FrameSink {
   /** A close frame was sent / received. */
   closeSent = false;
   closeReceived = false;
-  /** Who started the closing handshake: "local", "remote", or null while open. */
-  closeInitiator: "local" | "remote" | null = null;
-  /** Code and reason of the close frame received (1005 and "" if none), or of the failure. */
-  closeCode: number = CloseCode.Abnormal;
-  closeReason = "";
-  /** The error that failed the connection, if any. */
-  error: ProtocolError | null = null;
-
-  // Message being assembled.
-  /** Pieces of the message being assembled (never an empty array): null until the first one. */
-  private fragments: Buffer[] | null = null;
-  private fragmentsLength = 0;
-  /** Small fragments are copied here (bytes [0, accUsed)); sealed into `fragments` before a large one. */
-  private acc: Buffer | null = null;
-  private accUsed = 0;
-  /** Validates a fragmented text message across frames; made for the first one. */
-  private utf8State: Utf8Validator | null = null;
-  private inflating = false;
-  private idleWaiters: (() => void)[] | null = null;
+  /** Closing state (see CloseState): null until the closing handshake starts or the connection fails. */
+  private closing: CloseState | null = null;
+  /** Message assembly and inflation state (see InputState): null until a fragmented or compressed message. */
+  private input: InputState | null = null;
   private readonly decodeText: boolean;
 
-  private get utf8(): Utf8Validator {
-    return (this.utf8State ??= new Utf8Validator());
+  /** Who started the closing handshake: "local", "remote", or null while open. */
+  get closeInitiator(): "local" | "remote" | null {
+    const c = this.closing;
+    return c !== null ? c.initiator : null;
+  }
+  /** Code and reason of the close frame received (1005 and "" if none), or of the failure (1006 and "" before). */
+  get closeCode(): number {
+    const c = this.closing;
+    return c !== null ? c.code : CloseCode.Abnormal;
+  }
+  get closeReason(): string {
+    const c = this.closing;
+    return c !== null ? c.reason : "";
+  }
+  /** The error that failed the connection, if any. */
+  get error(): ProtocolError | null {
+    const c = this.closing;
+    return c !== null ? c.error : null;
+  }
+
+  private closeState(): CloseState {
+    return (this.closing ??= new CloseState());
+  }
+
+  private inputState(): InputState {
+    return (this.input ??= new InputState());
   }
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
@@ -245,7 +284,8 @@ export class Connection implements FrameSink {
 
   private dataFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
     const isText = messageOpcode === Opcode.Text;
-    if (fin && this.fragmentsLength === 0) {
+    const input = this.input;
+    if (fin && (input === null || input.fragmentsLength === 0)) {
       // Single-frame message (the common case): no copy.
       if (isText) {
         // Earlier fragments of this message, if any, were empty: the validator is at a boundary.
@@ -256,66 +296,25 @@ export class Connection implements FrameSink {
       this.deliver(payload, isText);
       return;
     }
+    const st = input ?? this.inputState();
     // RFC 6455 §8.1: fail fast: an invalid sequence in any fragment fails the connection at once.
-    if (isText && !(fin ? this.utf8.end(payload) : this.utf8.push(payload))) {
+    if (isText && !(fin ? st.utf8.end(payload) : st.utf8.push(payload))) {
       throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
     }
-    this.appendFragment(payload);
+    appendFragment(st, payload);
     if (!fin) return;
-    this.deliver(this.takeMessage(), isText);
-  }
-
-  /** Adds bytes to the message being assembled: large pieces as views (no copy), small ones copied. */
-  private appendFragment(p: Buffer): void {
-    const n = p.length;
-    if (n === 0) return;
-    this.fragmentsLength += n;
-    if (n >= SMALL_FRAGMENT) {
-      this.sealAccumulator();
-      (this.fragments ??= []).push(p);
-      return;
-    }
-    let acc = this.acc;
-    if (acc === null || this.accUsed + n > acc.length) {
-      this.sealAccumulator();
-      acc = this.acc = Buffer.allocUnsafe(Math.min(ACCUMULATOR_MAX, Math.max(256, this.fragmentsLength)));
-    }
-    p.copy(acc, this.accUsed);
-    this.accUsed += n;
-  }
-
-  private sealAccumulator(): void {
-    if (this.acc !== null && this.accUsed > 0) (this.fragments ??= []).push(this.acc.subarray(0, this.accUsed));
-    this.acc = null;
-    this.accUsed = 0;
-  }
-
-  /** The assembled message; resets the assembly. */
-  private takeMessage(): Buffer {
-    let data: Buffer;
-    if (this.fragments === null && this.acc !== null) {
-      // All in the accumulator: an exact-size copy, so the message does not pin the accumulator's spare room.
-      data = Buffer.from(this.acc.subarray(0, this.accUsed));
-    } else {
-      this.sealAccumulator();
-      const f = this.fragments;
-      data = f === null ? EMPTY : f.length === 1 ? f[0]! : Buffer.concat(f, this.fragmentsLength);
-    }
-    this.acc = null;
-    this.accUsed = 0;
-    this.fragments = null;
-    this.fragmentsLength = 0;
-    return data;
+    this.deliver(takeMessage(st), isText);
   }
 
   private inflateFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
     const inflater = this.inflater!;
+    const st = this.inputState();
     this.parser!.pause();
-    this.inflating = true;
+    st.inflating = true;
     let sync = true;
     let syncResume = false;
     inflater.inflate(payload, fin, (err, data) => {
-      this.inflating = false;
+      st.inflating = false;
       // The connection failed while inflating: the result is dropped. (If only the transport closed, e.g. the
       // peer half-closed right after its last frame, the message did fully arrive and is still delivered.)
       if (this.error !== null) {
@@ -328,16 +327,16 @@ export class Connection implements FrameSink {
         const isText = messageOpcode === Opcode.Text;
         for (let i = 0; i < chunks.length; i++) {
           const c = chunks[i]!;
-          if (isText && !this.utf8.push(c)) {
+          if (isText && !st.utf8.push(c)) {
             throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
           }
-          this.appendFragment(c);
+          appendFragment(st, c);
         }
         if (fin) {
-          if (isText && !this.utf8.end()) {
+          if (isText && !st.utf8.end()) {
             throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
           }
-          this.deliver(this.takeMessage(), isText);
+          this.deliver(takeMessage(st), isText);
         }
       } catch (e) {
         this.handleError(e);
@@ -359,17 +358,19 @@ export class Connection implements FrameSink {
    * when idle). The driver uses it on the peer's TCP FIN: frames sent before the FIN still count.
    */
   whenInputIdle(callback: () => void): void {
-    if (!this.inflating) {
+    const st = this.input;
+    if (st === null || !st.inflating) {
       callback();
       return;
     }
-    (this.idleWaiters ??= []).push(callback);
+    (st.idleWaiters ??= []).push(callback);
   }
 
   private notifyInputIdle(): void {
-    if (this.inflating || this.idleWaiters === null) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = null;
+    const st = this.input;
+    if (st === null || st.inflating || st.idleWaiters === null) return;
+    const waiters = st.idleWaiters;
+    st.idleWaiters = null;
     for (const w of waiters) w();
   }
 
@@ -384,9 +385,10 @@ export class Connection implements FrameSink {
   private receiveClose(payload: Buffer): void {
     const { code, reason } = parseClosePayload(payload);
     this.closeReceived = true;
-    this.closeCode = code;
-    this.closeReason = reason;
-    if (this.closeInitiator === null) this.closeInitiator = "remote";
+    const cs = this.closeState();
+    cs.code = code;
+    cs.reason = reason;
+    if (cs.initiator === null) cs.initiator = "remote";
     this.stopParser();
     if (this.closeSent) {
       this.readyState = ReadyState.CLOSED;
@@ -427,16 +429,20 @@ export class Connection implements FrameSink {
    */
   fail(err: ProtocolError): void {
     if (this.error !== null || (this.readyState === ReadyState.CLOSED && this.closeReceived)) return;
-    this.error = err;
+    const cs = this.closeState();
+    cs.error = err;
     this.stopParser();
-    this.fragments = null;
-    this.fragmentsLength = 0;
-    this.acc = null;
-    this.accUsed = 0;
+    const st = this.input;
+    if (st !== null) {
+      st.fragments = null;
+      st.fragmentsLength = 0;
+      st.acc = null;
+      st.accUsed = 0;
+    }
     if (!this.closeSent) this.writeClose(err.closeCode, "");
-    if (this.closeInitiator === null) this.closeInitiator = "local";
-    this.closeCode = err.closeCode;
-    this.closeReason = err.message;
+    if (cs.initiator === null) cs.initiator = "local";
+    cs.code = err.closeCode;
+    cs.reason = err.message;
     this.readyState = ReadyState.CLOSED;
     this.handler.onProtocolError(err);
     this.handler.onCloseTransport();
@@ -445,7 +451,7 @@ export class Connection implements FrameSink {
   /** Starts the closing handshake (RFC 6455 §7.1.2). Does nothing once a close frame was sent. */
   close(code?: number, reason: string | Uint8Array = ""): void {
     if (this.closeSent || this.readyState === ReadyState.CLOSED) return;
-    this.closeInitiator = "local";
+    this.closeState().initiator = "local";
     this.writeClose(code, reason);
     this.readyState = ReadyState.CLOSING;
   }
@@ -535,7 +541,51 @@ export class Connection implements FrameSink {
 
   /** An inflation is in progress (the parser is paused). */
   get isInflating(): boolean {
-    return this.inflating;
+    const st = this.input;
+    return st !== null && st.inflating;
   }
+}
+
+/** Adds bytes to the message being assembled: large pieces as views (no copy), small ones copied. */
+function appendFragment(st: InputState, p: Buffer): void {
+  const n = p.length;
+  if (n === 0) return;
+  st.fragmentsLength += n;
+  if (n >= SMALL_FRAGMENT) {
+    sealAccumulator(st);
+    (st.fragments ??= []).push(p);
+    return;
+  }
+  let acc = st.acc;
+  if (acc === null || st.accUsed + n > acc.length) {
+    sealAccumulator(st);
+    acc = st.acc = Buffer.allocUnsafe(Math.min(ACCUMULATOR_MAX, Math.max(256, st.fragmentsLength)));
+  }
+  p.copy(acc, st.accUsed);
+  st.accUsed += n;
+}
+
+function sealAccumulator(st: InputState): void {
+  if (st.acc !== null && st.accUsed > 0) (st.fragments ??= []).push(st.acc.subarray(0, st.accUsed));
+  st.acc = null;
+  st.accUsed = 0;
+}
+
+/** The assembled message; resets the assembly. */
+function takeMessage(st: InputState): Buffer {
+  let data: Buffer;
+  if (st.fragments === null && st.acc !== null) {
+    // All in the accumulator: an exact-size copy, so the message does not pin the accumulator's spare room.
+    data = Buffer.from(st.acc.subarray(0, st.accUsed));
+  } else {
+    sealAccumulator(st);
+    const f = st.fragments;
+    data = f === null ? EMPTY : f.length === 1 ? f[0]! : Buffer.concat(f, st.fragmentsLength);
+  }
+  st.acc = null;
+  st.accUsed = 0;
+  st.fragments = null;
+  st.fragmentsLength = 0;
+  return data;
 }
 
