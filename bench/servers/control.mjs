@@ -5,6 +5,17 @@
  *   "exit" (or stdin closing) ends the process, so --cpu-prof profiles are written.
  */
 import { createInterface } from "node:readline";
+import { createHash } from "node:crypto";
+
+/**
+ * The least answer to an upgrade request head (the text before its blank line) that a client accepts: a 101 with
+ * Sec-WebSocket-Accept (RFC 6455 §4.2.2) and no other checks. For the raw ceiling and the byte-echo floor only.
+ */
+export function minimalUpgradeResponse(headText) {
+  const key = /sec-websocket-key:\s*(\S+)/i.exec(headText)?.[1] ?? "";
+  const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`;
+}
 
 /** Parses `--name value` pairs and bare `--flag`s into an object. */
 export function parseArgs(argv = process.argv.slice(2)) {

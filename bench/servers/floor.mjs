@@ -8,15 +8,13 @@
  *   node floor.mjs [--mode echo] [--port 0]
  */
 import { createServer } from "node:net";
-import { createHash } from "node:crypto";
-import { parseArgs, ready } from "./control.mjs";
+import { minimalUpgradeResponse, parseArgs, ready } from "./control.mjs";
 
 const args = parseArgs();
 if ((args.mode ?? "echo") !== "echo") {
   process.stderr.write("floor.mjs serves echo only\n");
   process.exit(2);
 }
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 function handle(socket) {
   socket.setNoDelay(true);
@@ -27,9 +25,7 @@ function handle(socket) {
     head += chunk.latin1Slice(0, chunk.length);
     const end = head.indexOf("\r\n\r\n");
     if (end === -1) return;
-    const key = /sec-websocket-key:\s*(\S+)/i.exec(head.slice(0, end))?.[1] ?? "";
-    const accept = createHash("sha1").update(key + GUID).digest("base64");
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.write(minimalUpgradeResponse(head.slice(0, end)));
     const rest = head.length - end - 4;
     head = "";
     socket.off("data", handshake);

@@ -8,12 +8,10 @@
  *   node raw.mjs --mode echo|bcast [--port 0]
  */
 import { createServer } from "node:net";
-import { createHash } from "node:crypto";
-import { parseArgs, ready } from "./control.mjs";
+import { minimalUpgradeResponse, parseArgs, ready } from "./control.mjs";
 
 const args = parseArgs();
 const mode = args.mode ?? "echo";
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const sockets = new Set();
 
 function frameHeader(opcode, len) {
@@ -61,9 +59,7 @@ function handle(socket) {
       head += chunk.latin1Slice(0, chunk.length);
       const end = head.indexOf("\r\n\r\n");
       if (end === -1) return;
-      const key = /sec-websocket-key:\s*(\S+)/i.exec(head.slice(0, end))?.[1] ?? "";
-      const accept = createHash("sha1").update(key + GUID).digest("base64");
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      socket.write(minimalUpgradeResponse(head.slice(0, end)));
       open = true;
       sockets.add(socket);
       const rest = chunk.subarray(chunk.length - (head.length - end - 4));

@@ -6,13 +6,11 @@
  *   node stream.mjs [--port 0] [--size 32]
  */
 import { createServer } from "node:net";
-import { createHash } from "node:crypto";
-import { parseArgs, ready } from "./control.mjs";
+import { minimalUpgradeResponse, parseArgs, ready } from "./control.mjs";
 
 const args = parseArgs();
 const size = Number(args.size ?? 32);
 if (size >= 126) throw new Error("stream.mjs sends frames with a 7-bit length only");
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const frame = Buffer.alloc(2 + size, "x".charCodeAt(0));
 frame[0] = 0x81;
 frame[1] = size;
@@ -29,9 +27,7 @@ const server = createServer({ noDelay: true }, (socket) => {
     if (end === -1) return;
     socket.off("data", onData);
     socket.on("data", () => {});
-    const key = /sec-websocket-key:\s*(\S+)/i.exec(head.slice(0, end))?.[1] ?? "";
-    const accept = createHash("sha1").update(key + GUID).digest("base64");
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.write(minimalUpgradeResponse(head.slice(0, end)));
     const pump = () => {
       while (!socket.destroyed && socket.write(batch));
     };
