@@ -463,7 +463,7 @@ function report(results, m, elapsed, charts) {
   L.push("npm run bench -- --quick   # under 3 minutes, short windows");
   L.push("npm run bench -- --only echo-32 --servers ws,wshub --rounds 5");
   L.push("node bench/profile.mjs echo-32-16   # CPU profile of the wshub server under one scenario (self time, mapped to src/)");
-  L.push("node --expose-gc bench/heap.mjs wshub  # JS heap kept per idle connection, by constructor");
+  L.push("node --expose-gc bench/heap.mjs wshub  # JS heap kept per idle connection, by constructor (`net`: a bare node:net socket, `ws`)");
   L.push("```");
   L.push("");
   L.push("The load generator is compiled on first use with `cc -O2` into `bench/.build/` (gitignored). It needs Linux (epoll); `taskset` (util-linux) is used for pinning when present.");
