@@ -463,6 +463,7 @@ function report(results, m, elapsed, charts) {
   L.push("npm run bench -- --quick   # under 3 minutes, short windows");
   L.push("npm run bench -- --only echo-32 --servers ws,wshub --rounds 5");
   L.push("node bench/profile.mjs echo-32-16   # CPU profile of the wshub server under one scenario (self time, mapped to src/)");
+  L.push("taskset -c 0 node bench/handshake-cpu.mjs wshub --profile   # server CPU per handshake (wshub|ws|raw), 10,000 connections");
   L.push("node --expose-gc bench/heap.mjs wshub  # JS heap kept per idle connection, by constructor (`net`: a bare node:net socket, `ws`)");
   L.push("```");
   L.push("");
