@@ -366,6 +366,15 @@ static uint64_t consume(conn_t *c, const uint8_t *b, size_t n) {
  * into memory. Stops once a call returns less than it asked for (the socket is drained; epoll is
  * level-triggered, so anything that arrives later is reported again) or after a few rounds.
  */
+/* What a read or recv result means for the loop over a readable connection. */
+enum { IO_DATA, IO_RETRY, IO_STOP };
+static int read_result(conn_t *c, ssize_t r) {
+  if (r > 0) return IO_DATA;
+  if (r < 0 && errno == EINTR) return IO_RETRY;
+  if (!(r < 0 && errno == EAGAIN)) kill_conn(c); /* EOF or a real error */
+  return IO_STOP;
+}
+
 static uint64_t on_readable(conn_t *c) {
   uint64_t msgs = 0;
   for (int round = 0; round < 64 && c->state == ST_OPEN; round++) {
@@ -373,12 +382,9 @@ static uint64_t on_readable(conn_t *c) {
     if (fast && c->skip >= TRUNC_MIN) {
       size_t want = c->skip > (1u << 30) ? (1u << 30) : (size_t)c->skip;
       ssize_t r = recv(c->fd, NULL, want, MSG_TRUNC | MSG_DONTWAIT);
-      if (r <= 0) {
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && errno == EAGAIN) break;
-        kill_conn(c);
-        break;
-      }
+      int st = read_result(c, r);
+      if (st == IO_RETRY) continue;
+      if (st == IO_STOP) break;
       bytes_in += (uint64_t)r;
       c->skip -= (uint64_t)r;
       c->vok = 0;
@@ -388,12 +394,9 @@ static uint64_t on_readable(conn_t *c) {
     }
     size_t want = fast && c->big ? (size_t)c->skip + MAX_HDR : rbuf_len;
     ssize_t r = read(c->fd, rbuf, want);
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && errno == EAGAIN) break;
-      kill_conn(c);
-      break;
-    }
+    int st = read_result(c, r);
+    if (st == IO_RETRY) continue;
+    if (st == IO_STOP) break;
     bytes_in += (uint64_t)r;
     msgs += consume(c, rbuf, (size_t)r);
     if ((size_t)r < want) break;
