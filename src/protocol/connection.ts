@@ -432,13 +432,7 @@ export class Connection implements FrameSink {
     const cs = this.closeState();
     cs.error = err;
     this.stopParser();
-    const st = this.input;
-    if (st !== null) {
-      st.fragments = null;
-      st.fragmentsLength = 0;
-      st.acc = null;
-      st.accUsed = 0;
-    }
+    if (this.input !== null) clearAssembly(this.input);
     if (!this.closeSent) this.writeClose(err.closeCode, "");
     if (cs.initiator === null) cs.initiator = "local";
     cs.code = err.closeCode;
@@ -582,10 +576,15 @@ function takeMessage(st: InputState): Buffer {
     const f = st.fragments;
     data = f === null ? EMPTY : f.length === 1 ? f[0]! : Buffer.concat(f, st.fragmentsLength);
   }
+  clearAssembly(st);
+  return data;
+}
+
+/** Drops the message being assembled (after it was taken, or when the connection fails). */
+function clearAssembly(st: InputState): void {
   st.acc = null;
   st.accUsed = 0;
   st.fragments = null;
   st.fragmentsLength = 0;
-  return data;
 }
 
