@@ -4,7 +4,7 @@
  * to core 0) while the C load generator (core 1) drives one scenario, then prints the functions
  * with the most self time, mapped back to src/ through the source maps in dist/.
  *
- *   node bench/profile.mjs [scenario] [--server wshub|ws|raw] [--seconds 8] [--top 25]
+ *   node bench/profile.mjs [scenario] [--server wshub|ws|raw|floor] [--seconds 8] [--top 25]
  *   scenarios: echo-32-16 (default), echo-32-128, echo-64k, echo-1m, echo-deflate, bcast-1k, bcast-10k,
  *   idle-10k (the handshakes of 10,000 connections)
  *   (echo-deflate uses the payload file that bench/run.mjs writes: run `npm run bench -- --only echo-deflate` once first)
@@ -26,7 +26,7 @@ const LG = {
   "bcast-1k": ["bcast", "--conns", "1000", "--inflight", "128", "--size", "32"],
   "bcast-10k": ["bcast", "--conns", "10000", "--inflight", "32", "--size", "32"],
 };
-const SERVERS = { wshub: "bench/servers/wshub.mjs", ws: "bench/servers/ws.mjs", raw: "bench/servers/raw.mjs" };
+const SERVERS = { wshub: "bench/servers/wshub.mjs", ws: "bench/servers/ws.mjs", raw: "bench/servers/raw.mjs", floor: "bench/servers/floor.mjs" };
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {

@@ -10,7 +10,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { IncomingHttpHeaders } from "node:http";
 import { HandshakeError } from "../protocol/errors.js";
-import { addHeader, buildErrorResponse, forEachHeaderLine, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/handshake.js";
+import { buildErrorResponse, forEachHeaderLine, parseHeaderFields, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/handshake.js";
 
 /**
  * The request a standalone server's connection came from: the fields of Node's IncomingMessage that upgrade
@@ -61,14 +61,7 @@ export class UpgradeRequest {
 
   /** @internal The headers without marking them as read by the application. */
   peekHeaders(): HeaderMap {
-    let h = this.#headers;
-    if (h === null) {
-      h = {};
-      const map = h;
-      forEachHeaderLine(this.#text, (name, value) => addHeader(map, name.toLowerCase(), value));
-      this.#headers = h;
-    }
-    return h;
+    return (this.#headers ??= parseHeaderFields(this.#text));
   }
 
   /** @internal After the handshake: drop the parsed headers unless the application has read them. */

@@ -317,7 +317,6 @@ export interface RequestHead {
   length: number;
 }
 
-const REQUEST_LINE_RE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\x00-\x20\x7f]+) HTTP\/(\d)\.(\d)$/;
 // Node's IncomingMessage keeps only the first of these when repeated; set-cookie becomes an array and cookie
 // values are joined with "; ". Everything else is joined with ", " (RFC 7230 §3.2.2).
 const SINGLE_VALUED = new Set([
@@ -344,6 +343,45 @@ export function addHeader(headers: HeaderMap, name: string, value: string): void
 }
 
 /**
+ * Bounds found by scanHeaderLine() for the line it last checked: the name is text[line start, fieldNameEnd), the
+ * value text[fieldValueStart, fieldValueEnd). Module state rather than a result object per line: the scan is
+ * synchronous and calls nothing that could scan another head meanwhile.
+ */
+let fieldNameEnd = 0;
+let fieldValueStart = 0;
+let fieldValueEnd = 0;
+
+/**
+ * Checks one header line, text[start, end), and records its bounds (see fieldNameEnd). Throws HandshakeError (400)
+ * when it is malformed. The checks scan the head's text in place: a handshake reads several header lines, and this
+ * spares regular expression runs and a string per line.
+ */
+function scanHeaderLine(text: string, start: number, end: number): void {
+  const colon = text.indexOf(":", start);
+  if (colon <= start || colon >= end) throw malformed(`malformed header line: ${JSON.stringify(text.slice(start, Math.min(end, start + 80)))}`);
+  // RFC 7230 §3.2.4: no whitespace between the field-name and the colon; obs-fold is refused by a server (400).
+  for (let i = start; i < colon; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHAR[c] === 0) {
+      throw malformed(`malformed header name: ${JSON.stringify(text.slice(start, colon).slice(0, 80))}`);
+    }
+  }
+  // The value without the whitespace String.prototype.trim() removes (of the characters a latin1 head can hold).
+  let from = colon + 1;
+  let to = end;
+  while (from < to && isTrimmed(text.charCodeAt(from))) from++;
+  while (to > from && isTrimmed(text.charCodeAt(to - 1))) to--;
+  // RFC 7230 §3.2: field-value = *( field-content / obs-fold ); no control characters other than HTAB.
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw malformed(`control character in the value of header ${text.slice(start, colon)}`);
+  }
+  fieldNameEnd = colon;
+  fieldValueStart = from;
+  fieldValueEnd = to;
+}
+
+/**
  * Calls `field(name, value)` for each header line of a head's text (as in RequestHead.text), names as sent.
  * Throws HandshakeError (400) on a malformed line.
  */
@@ -352,32 +390,57 @@ export function forEachHeaderLine(text: string, field: (name: string, value: str
   while (pos !== -1) {
     const start = pos + 2;
     const next = text.indexOf("\r\n", start);
-    const end = next === -1 ? text.length : next;
-    const colon = text.indexOf(":", start);
-    if (colon <= start || colon >= end) throw malformed(`malformed header line: ${JSON.stringify(text.slice(start, Math.min(end, start + 80)))}`);
-    // RFC 7230 §3.2.4: no whitespace between the field-name and the colon; obs-fold is refused by a server (400).
-    // The checks scan the head's text in place (isToken() for the name): a handshake reads several header lines,
-    // and this spares regular expression runs and a string per line.
-    for (let i = start; i < colon; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 128 || TOKEN_CHAR[c] === 0) {
-        const name = text.slice(start, colon);
-        throw malformed(`malformed header name: ${JSON.stringify(name.slice(0, 80))}`);
-      }
-    }
-    // The value without the whitespace String.prototype.trim() removes (of the characters a latin1 head can hold).
-    let from = colon + 1;
-    let to = end;
-    while (from < to && isTrimmed(text.charCodeAt(from))) from++;
-    while (to > from && isTrimmed(text.charCodeAt(to - 1))) to--;
-    // RFC 7230 §3.2: field-value = *( field-content / obs-fold ); no control characters other than HTAB.
-    for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i);
-      if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw malformed(`control character in the value of header ${text.slice(start, colon)}`);
-    }
-    field(text.slice(start, colon), text.slice(from, to));
+    scanHeaderLine(text, start, next === -1 ? text.length : next);
+    field(text.slice(start, fieldNameEnd), text.slice(fieldValueStart, fieldValueEnd));
     pos = next;
   }
+}
+
+/**
+ * The header fields of a head's text (as in RequestHead.text) as Node's IncomingMessage gives them: lower-case
+ * names, repeated values combined (see addHeader). Throws HandshakeError (400) on a malformed line.
+ */
+export function parseHeaderFields(text: string): HeaderMap {
+  const headers: HeaderMap = {};
+  let pos = text.indexOf("\r\n");
+  while (pos !== -1) {
+    const start = pos + 2;
+    const next = text.indexOf("\r\n", start);
+    scanHeaderLine(text, start, next === -1 ? text.length : next);
+    addHeader(headers, lowerCaseName(text, start, fieldNameEnd), text.slice(fieldValueStart, fieldValueEnd));
+    pos = next;
+  }
+  return headers;
+}
+
+/** The lower-case names of the fields handshakes usually carry, indexed by length (see lowerCaseName). */
+const COMMON_NAMES: string[][] = [];
+for (const name of [
+  "host", "upgrade", "connection", "origin", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol",
+  "sec-websocket-extensions", "user-agent", "cookie", "pragma", "cache-control", "accept-encoding", "accept-language",
+  "authorization", "accept", "referer", "x-forwarded-for", "x-forwarded-proto", "x-real-ip",
+]) {
+  (COMMON_NAMES[name.length] ??= []).push(name);
+}
+
+/**
+ * The field name text[start, end) (already checked to be a token) in lower case: for a common name the shared
+ * literal, without building a string; otherwise a new string. A token's octets are ASCII letters, digits and
+ * symbols, and OR-ing 0x20 maps exactly the letters onto lower case ("-", the only symbol in the common names, is
+ * unchanged; no other token character maps onto a lower-case letter or "-").
+ */
+function lowerCaseName(text: string, start: number, end: number): string {
+  const candidates = COMMON_NAMES[end - start];
+  if (candidates !== undefined) {
+    next: for (let k = 0; k < candidates.length; k++) {
+      const name = candidates[k]!;
+      for (let i = 0; i < name.length; i++) {
+        if ((text.charCodeAt(start + i) | 0x20) !== name.charCodeAt(i)) continue next;
+      }
+      return name;
+    }
+  }
+  return text.slice(start, end).toLowerCase();
 }
 
 /** RFC 7230 §3.2.6 tchar, by character code (below 128). */
@@ -392,6 +455,10 @@ function isTrimmed(c: number): boolean {
   if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0) return true;
   if (c < 0x1680) return false;
   return c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 /**
@@ -410,16 +477,43 @@ export function parseRequestHead(buf: Buffer, maxSize = 16 * 1024): RequestHead 
   }
   if (end + 4 > maxSize) throw tooLarge(maxSize);
   const text = buf.toString("latin1", begin, end);
-  const lineEnd = text.indexOf("\r\n");
-  const requestLine = lineEnd === -1 ? text : text.slice(0, lineEnd);
-  const m = REQUEST_LINE_RE.exec(requestLine);
-  if (m === null) throw malformed(`malformed request line: ${JSON.stringify(requestLine.slice(0, 80))}`);
-  const headers: HeaderMap = {};
-  forEachHeaderLine(text, (name, value) => addHeader(headers, name.toLowerCase(), value));
+  let lineEnd = text.indexOf("\r\n");
+  if (lineEnd === -1) lineEnd = text.length;
+  // RFC 7230 §3.1.1: request-line = method SP request-target SP HTTP-version; method = token; HTTP-version =
+  // "HTTP/" DIGIT "." DIGIT. The target (origin-form) holds no whitespace or control characters.
+  let i = 0;
+  while (i < lineEnd) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHAR[c] === 0) break;
+    i++;
+  }
+  const methodEnd = i;
+  let targetEnd = methodEnd + 1;
+  if (methodEnd > 0 && text.charCodeAt(methodEnd) === 0x20) {
+    while (targetEnd < lineEnd) {
+      const c = text.charCodeAt(targetEnd);
+      if (c <= 0x20 || c === 0x7f) break;
+      targetEnd++;
+    }
+  }
+  const v = targetEnd + 6; // the major version digit: after " HTTP/"
+  if (
+    methodEnd === 0 ||
+    targetEnd === methodEnd + 1 ||
+    lineEnd !== v + 3 ||
+    text.charCodeAt(methodEnd) !== 0x20 ||
+    !text.startsWith(" HTTP/", targetEnd) ||
+    !isDigit(text.charCodeAt(v)) ||
+    text.charCodeAt(v + 1) !== 0x2e ||
+    !isDigit(text.charCodeAt(v + 2))
+  ) {
+    throw malformed(`malformed request line: ${JSON.stringify(text.slice(0, Math.min(lineEnd, 80)))}`);
+  }
+  const headers = parseHeaderFields(text);
   // The usual method and version as shared literals rather than new strings kept by every connection.
-  const method = m[1] === "GET" ? "GET" : m[1]!;
-  const httpVersion = m[3] === "1" && m[4] === "1" ? "1.1" : `${m[3]}.${m[4]}`;
-  return { method, url: m[2]!, httpVersion, headers, text, length: end + 4 };
+  const method = methodEnd === 3 && text.startsWith("GET") ? "GET" : text.slice(0, methodEnd);
+  const httpVersion = text.startsWith("1.1", v) ? "1.1" : text.slice(v, v + 3);
+  return { method, url: text.slice(methodEnd + 1, targetEnd), httpVersion, headers, text, length: end + 4 };
 }
 
 export interface ValidatedResponse {

@@ -69,9 +69,38 @@ describe("RFC 7230 §3 parseRequestHead (sans-I/O)", () => {
     assert.equal(ours.httpVersion, node.httpVersion);
   });
 
+  it("lower-cases names in any letter case, common and uncommon ones, as Node's IncomingMessage does", async () => {
+    const lines = [
+      "HOST: 127.0.0.1", "upGRADE: websocket", "CONNECTION: Upgrade", `sec-WEBSOCKET-key: ${KEY}`, "Sec-Websocket-Version: 13",
+      "ORIGIN: http://a.test", "Sec-WebSocket-Protocol: chat", "sec-websocket-protocol: superchat", "Hosts: plural",
+      "Origin-X: not-origin", "X-Forwarded-For: 10.0.0.1", "x-forwarded-FOR: 10.0.0.2", "X_Under_Score: 1", "Accept: */*",
+      "Sec-WebSocket-Extensions: permessage-deflate", "SEC-WEBSOCKET-EXTENSIONS: x-foo", "User-Agent: ua", "Cache-Control: no-cache",
+    ];
+    const text = head(lines);
+    const ours = parseRequestHead(Buffer.from(text));
+    const node = await nodeParse(text);
+    assert.deepEqual({ ...ours.headers }, node.headers);
+  });
+
+  it("request lines: methods, targets and versions come back as sent", async () => {
+    for (const first of ["GET / HTTP/1.1", "POST /x?y=%20z HTTP/1.0", "M-SEARCH * HTTP/1.1", "GET /caf\xe9 HTTP/1.1", "GETX /a HTTP/1.1", "get / HTTP/1.1"]) {
+      const h = parseRequestHead(Buffer.from(head(["Host: a"], first), "latin1"));
+      const [method, url, version] = first.split(" ");
+      assert.deepEqual([h.method, h.url, `HTTP/${h.httpVersion}`], [method, url, version], first);
+    }
+  });
+
   const MALFORMED = [
     ["a request line without a version", "GET /\r\nHost: x\r\n\r\n"],
     ["a request line with two spaces", "GET  / HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a request line with a space at its end", "GET / HTTP/1.1 \r\nHost: x\r\n\r\n"],
+    ["a request line with a tab for a space", "GET\t/ HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a request line with a three-digit version", "GET / HTTP/1.10\r\nHost: x\r\n\r\n"],
+    ["a request line with a lower-case protocol name", "GET / http/1.1\r\nHost: x\r\n\r\n"],
+    ["a request line without a method", " / HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a request line with a control character in the target", "GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a request line with DEL in the target", "GET /a\x7fb HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["a head that is only a request line without a version", "GET /\r\n\r\n"],
     ["a header line without a colon", head([...UPGRADE, "NoColonHere"])],
     ["whitespace between the field name and the colon (§3.2.4)", head([...UPGRADE, "X-Bad : 1"])],
     ["an obs-fold continuation line (§3.2.4)", head([...UPGRADE, "X-Folded: a", " b"])],
