@@ -5,13 +5,15 @@
  *
  *   node wshub.mjs --mode echo|bcast [--port 0] [--binary-type nodebuffer|arraybuffer|blob] [--deflate]
  * --deflate passes perMessageDeflate: true (otherwise wshub's default applies; the load generator only
- * offers the extension in the compressed scenario).
+ * offers the extension in the compressed scenario). --no-shared-reads: sockets emit 'data' with a buffer per
+ * read instead of reading into the shared buffer (src/node/shared-read.ts), for A/B comparisons.
  */
 import { WebSocketServer } from "../../dist/index.js";
 import * as wshub from "../../dist/index.js";
 import { parseArgs, ready } from "./control.mjs";
 
 const args = parseArgs();
+if (args["no-shared-reads"] === true) (await import("../../dist/node/shared-read.js")).useSharedReads(false);
 const mode = args.mode ?? "echo";
 const binaryType = args["binary-type"];
 const options = { port: Number(args.port ?? 0), host: "127.0.0.1", backlog: 4096 };

@@ -15,6 +15,7 @@ import { SocketTransport, type TransportOptions } from "../node/socket-transport
 import { negotiateServer } from "../protocol/extensions/permessage-deflate.js";
 import { PerMessageDeflate, resolveServerDeflate, type PerMessageDeflateOptions } from "../node/deflate.js";
 import { UpgradeListener, UpgradeRequest, ignoreError } from "../node/upgrade-listener.js";
+import { dropSharedReads, readsIntoSharedBuffer } from "../node/shared-read.js";
 import { ServerWebSocket, type ServerRequest } from "./server-websocket.js";
 
 export type { ServerRequest } from "./server-websocket.js";
@@ -176,6 +177,7 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
 
   #refuse(socket: Socket, req: ServerRequest, err: HandshakeError): void {
     this.#pending.delete(socket);
+    if (readsIntoSharedBuffer(socket)) dropSharedReads(socket);
     if (socket.writable && !socket.destroyed) {
       socket.end(buildErrorResponse(err.status, err.message, err.headers));
       setTimeout(() => socket.destroy(), 1000).unref();
@@ -286,7 +288,8 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     // The bytes that followed the request head come first. On a paused socket (an http server's 'upgrade', or a
     // standalone server's after asynchronous authentication) bytes that arrived since wait in its buffer: the head
     // goes back in front of them, and the transport's 'data' listener reads both in order.
-    if (head.length > 0 && socket.readableFlowing !== true) {
+    // (A standalone server's socket that reads into the shared buffer holds them itself: see node/shared-read.ts.)
+    if (head.length > 0 && socket.readableFlowing !== true && !readsIntoSharedBuffer(socket)) {
       socket.unshift(head);
       head = NO_HEAD;
     }

@@ -8,6 +8,7 @@ import { CloseCode, ReadyState } from "../protocol/constants.js";
 import type { ProtocolError } from "../protocol/errors.js";
 import type { PerMessageDeflate } from "./deflate.js";
 import { DeflateSendQueue } from "./deflate-sender.js";
+import { readsIntoSharedBuffer, takeHeldReads } from "./shared-read.js";
 
 /** What the transport reports upward (to the WebSocket API object). */
 export interface TransportListener {
@@ -87,7 +88,15 @@ export class SocketTransport implements ConnectionHandler {
     socket.setTimeout(0);
     // Shared listener functions that find this transport through the socket: no closures kept per connection.
     (socket as BoundSocket)[kTransport] = this;
-    socket.on("data", onSocketData);
+    // A socket of the standalone server reads into the shared buffer (node/shared-read.ts): its bytes come to
+    // onSharedRead, valid only during the call; any other socket emits 'data' with buffers of their own.
+    // What it received between its request head and now (asynchronous authentication) follows `head`.
+    if (readsIntoSharedBuffer(socket)) {
+      const held = takeHeldReads(socket, onSharedRead);
+      if (held !== null) head = head !== undefined && head.length > 0 ? Buffer.concat([head, held]) : held;
+    } else {
+      socket.on("data", onSocketData);
+    }
     socket.on("end", onSocketEnd);
     socket.on("close", onSocketClose);
     socket.on("error", onSocketError);
@@ -344,6 +353,9 @@ type BoundSocket = Socket & { [kTransport]: SocketTransport };
 
 function onSocketData(this: BoundSocket, chunk: Buffer): void {
   this[kTransport].conn.receiveData(chunk);
+}
+function onSharedRead(this: Socket, nread: number, buffer: Buffer): void {
+  (this as BoundSocket)[kTransport].conn.receiveTransient(buffer.subarray(0, nread));
 }
 function onSocketEnd(this: BoundSocket): void {
   this[kTransport].onSocketEnd();

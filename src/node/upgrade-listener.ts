@@ -10,6 +10,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { IncomingHttpHeaders } from "node:http";
 import { HandshakeError } from "../protocol/errors.js";
+import { dropSharedReads, holdSharedReads, readIntoSharedBuffer, readsIntoSharedBuffer, type SharedReadCallback } from "./shared-read.js";
 import { buildErrorResponse, forEachHeaderLine, parseHeaderFields, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/handshake.js";
 
 /**
@@ -99,6 +100,8 @@ export class UpgradeListener {
   readonly #reading = new Map<Socket, HeadReader>();
   /** The 'data' listener of those sockets, one for all of them (this = the socket). */
   readonly #onHeadData: (this: Socket, chunk: Buffer) => void;
+  /** The same for sockets that read into the shared buffer (node/shared-read.ts). */
+  readonly #onHeadRead: SharedReadCallback;
   #sweep: NodeJS.Timeout | null = null;
 
   constructor(options: UpgradeListenerOptions, onRequest: RequestHeadHandler) {
@@ -107,7 +110,11 @@ export class UpgradeListener {
     const listener = this;
     this.#onHeadData = function onHeadData(this: Socket, chunk: Buffer): void {
       const reader = listener.#reading.get(this);
-      if (reader !== undefined) listener.#receive(reader, chunk);
+      if (reader !== undefined) listener.#receive(reader, chunk, false);
+    };
+    this.#onHeadRead = function onHeadRead(this: Socket, nread: number, buffer: Buffer): void {
+      const reader = listener.#reading.get(this);
+      if (reader !== undefined) listener.#receive(reader, buffer.subarray(0, nread), true);
     };
     // allowHalfOpen: the peer's FIN must not end our side before the WebSocket closing handshake is answered.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
@@ -126,7 +133,8 @@ export class UpgradeListener {
     // Only a 'data' listener: a connection that ends, fails or closes before its head is complete is found by
     // the sweep below, which spares two listeners added and removed per handshake.
     socket.on("error", ignoreError);
-    socket.on("data", this.#onHeadData);
+    // Reads go into the shared buffer when available: no allocation and no stream round per read.
+    if (!readIntoSharedBuffer(socket, this.#onHeadRead)) socket.on("data", this.#onHeadData);
     this.#reading.set(socket, reader);
     if (this.#sweep === null) {
       // One timer for all connections still sending their head, checked a few times per handshakeTimeout; it
@@ -137,7 +145,8 @@ export class UpgradeListener {
     }
   }
 
-  #receive(reader: HeadReader, chunk: Buffer): void {
+  /** A read of a socket whose head is arriving; `shared`: chunk is in the shared buffer, valid only during the call. */
+  #receive(reader: HeadReader, chunk: Buffer, shared: boolean): void {
     const buf = reader.buffered === null ? chunk : Buffer.concat([reader.buffered, chunk]);
     let head: RequestHead | null;
     try {
@@ -154,6 +163,14 @@ export class UpgradeListener {
     const socket = reader.socket;
     reader.buffered = null;
     this.#reading.delete(socket);
+    if (shared) {
+      // What followed the head is copied out of the shared buffer; what arrives before a connection takes the
+      // socket (asynchronous authentication) is held for it.
+      const rest = head.length === buf.length ? EMPTY : buf === chunk ? Buffer.from(buf.subarray(head.length)) : buf.subarray(head.length);
+      holdSharedReads(socket);
+      this.#onRequest(new UpgradeRequest(head, socket), socket, rest);
+      return;
+    }
     // The socket stays flowing while the request is handled: no data can arrive meanwhile (this runs
     // synchronously), and a connection accepted at once attaches its own 'data' listener to a socket that is
     // still flowing, which spares pausing and resuming it (a tick and a read per connection). The 'error'
@@ -177,7 +194,8 @@ export class UpgradeListener {
 
   #detach(reader: HeadReader): void {
     const socket = reader.socket;
-    socket.removeListener("data", this.#onHeadData);
+    if (readsIntoSharedBuffer(socket)) dropSharedReads(socket);
+    else socket.removeListener("data", this.#onHeadData);
     socket.removeListener("error", ignoreError);
     reader.buffered = null;
     this.#reading.delete(socket);
@@ -189,7 +207,7 @@ export class UpgradeListener {
     // Keep swallowing errors and reading (and dropping) what the client still sends, so that closing does not
     // reset the connection before the answer is read.
     socket.on("error", noop);
-    socket.on("data", noop);
+    if (!readsIntoSharedBuffer(socket)) socket.on("data", noop);
     if (socket.writable && !socket.destroyed) {
       socket.end(buildErrorResponse(err.status, err.message, err.headers));
       setTimeout(destroySocket, 1000, socket).unref();

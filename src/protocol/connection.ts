@@ -231,6 +231,18 @@ export class Connection implements FrameSink {
     }
   }
 
+  /**
+   * Feeds bytes that are valid only during this call (the transport reuses the memory: a shared read buffer).
+   * Everything kept from them, messages included, is copied (FrameParser.pushTransient).
+   */
+  receiveTransient(chunk: Buffer): void {
+    try {
+      (this.parser ?? this.createParser()).pushTransient(chunk);
+    } catch (err) {
+      this.handleError(err);
+    }
+  }
+
   /** Bytes received and not yet parsed. */
   get receiveBuffered(): number {
     return this.parser !== null ? this.parser.bufferedAmount : 0;
@@ -266,14 +278,16 @@ export class Connection implements FrameSink {
    * FrameSink fast path: a whole single-frame message at chunk[start, end) (see FrameSink.onMessageBytes). No
    * fragmented message is open, so the UTF-8 validator is at a boundary.
    */
-  onMessageBytes(isText: boolean, chunk: Buffer, start: number, end: number): void {
+  onMessageBytes(isText: boolean, chunk: Buffer, start: number, end: number, transient: boolean): void {
     if (this.closeReceived) return;
     if (isText && this.decodeText && isAsciiRange(chunk, start, end)) {
       // ASCII is valid UTF-8 (RFC 3629): decoded with no view and no separate validation pass.
       this.handler.onTextMessage!(decodeAscii(chunk, start, end));
       return;
     }
-    this.dataFrame(isText ? Opcode.Text : Opcode.Binary, true, chunk.subarray(start, end));
+    // A transient chunk's memory is reused once the parser returns: the message gets a copy of its own.
+    const payload = transient ? copyRange(chunk, start, end) : chunk.subarray(start, end);
+    this.dataFrame(isText ? Opcode.Text : Opcode.Binary, true, payload);
   }
 
   /** Hands a complete message to the handler: text as a string with `decodeText`, otherwise as bytes. */
@@ -563,6 +577,13 @@ function sealAccumulator(st: InputState): void {
   if (st.acc !== null && st.accUsed > 0) (st.fragments ??= []).push(st.acc.subarray(0, st.accUsed));
   st.acc = null;
   st.accUsed = 0;
+}
+
+/** A copy of chunk[start, end) (a small one from Node's shared pool, as Buffer.allocUnsafe() gives it). */
+function copyRange(chunk: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  chunk.copy(out, 0, start, end);
+  return out;
 }
 
 /** The assembled message; resets the assembly. */

@@ -17,7 +17,10 @@ export const enum ParserState {
   Failed = 5,
 }
 
-/** Receives the parser's output. Payloads are unmasked views that the sink may keep. */
+/**
+ * Receives the parser's output. Payloads are unmasked and the sink may keep them: they are views of chunks given to
+ * push(), or buffers of their own. Only onMessageBytes can see a chunk the sink must not keep (see `transient`).
+ */
 export interface FrameSink {
   /**
    * A complete frame. `messageOpcode` is the opcode of the message a continuation belongs to (Text or Binary)
@@ -29,9 +32,10 @@ export interface FrameSink {
    * Binary, no fragmented message open, a 7-bit length) whose header and payload sit in one received chunk. Its
    * payload, already unmasked, is `chunk[start, end)`; the sink may keep a view of it, as with onFrame. Receiving
    * the bounds instead of a view spares one Buffer object per message (a text message can be decoded straight
-   * from the chunk). When absent, onFrame receives these frames too.
+   * from the chunk). When absent, onFrame receives these frames too. `transient`: the chunk came through
+   * pushTransient() and is valid only during this call; the sink copies what it keeps.
    */
-  onMessageBytes?(isText: boolean, chunk: Buffer, start: number, end: number): void;
+  onMessageBytes?(isText: boolean, chunk: Buffer, start: number, end: number, transient: boolean): void;
 }
 
 export interface FrameParserOptions {
@@ -44,6 +48,14 @@ export interface FrameParserOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A frame whose payload spans reads gets its payload buffer at once, and each read's bytes are unmasked into it as
+ * they come (then released), when the payload is at most this long. Longer ones get it once a quarter of the payload
+ * has arrived: a peer that announces a long frame and sends little cannot make this end reserve much more than it
+ * sent.
+ */
+const EAGER_PAYLOAD = 1024 * 1024;
 
 export class FrameParser {
   state: ParserState = ParserState.GetInfo;
@@ -67,6 +79,12 @@ export class FrameParser {
   /** The current frame's masking key; made at the first masked frame (an idle connection never needs one). */
   private maskKey: Buffer | null = null;
 
+  /** The current frame's payload while its bytes arrive over several reads (see EAGER_PAYLOAD), and how much is in. */
+  private dest: Buffer | null = null;
+  private destFilled = 0;
+  /** The chunk of the pushTransient() call under way, or null. */
+  private transientChunk: Buffer | null = null;
+
   /** Opcode of the fragmented message in progress (0 if none), its RSV1 and its length so far. */
   private fragmentOpcode = 0;
   private fragmentRsv1 = false;
@@ -85,7 +103,7 @@ export class FrameParser {
     this.allowRsv1 = options.allowRsv1;
   }
 
-  /** Bytes received but not yet parsed into frames. */
+  /** Bytes received but not yet parsed into frames (a partial payload already in its own buffer excluded). */
   get bufferedAmount(): number {
     return this.buffered;
   }
@@ -107,6 +125,40 @@ export class FrameParser {
     if (!this.paused && !this.running) this.run();
   }
 
+  /**
+   * Feeds bytes that are valid only during this call: the caller reuses `chunk`'s memory afterwards (a shared read
+   * buffer). Frames are parsed from it in place (it is unmasked in place too); what the sink receives and what the
+   * parser keeps for later (a partial frame) are copies of their own, so nothing refers to `chunk` once this returns.
+   * Throws like push().
+   */
+  pushTransient(chunk: Buffer): void {
+    if (this.state === ParserState.Failed || chunk.length === 0) return;
+    if (this.paused || this.running) {
+      this.push(Buffer.from(chunk));
+      return;
+    }
+    this.transientChunk = chunk;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    try {
+      this.run();
+    } finally {
+      this.transientChunk = null;
+      // What is left of the chunk (a partial frame header, or input that arrived while the sink paused) is kept as
+      // a copy. Chunks are consumed in order, so it can only be the last one in the queue.
+      const chunks = this.chunks;
+      const last = chunks.length - 1;
+      if (last >= this.head && chunks[last] === chunk) {
+        if (last === this.head) {
+          chunks[last] = Buffer.from(chunk.subarray(this.offset));
+          this.offset = 0;
+        } else {
+          chunks[last] = Buffer.from(chunk);
+        }
+      }
+    }
+  }
+
   /** Stops delivering frames until resume() (used while an asynchronous step, such as inflation, is under way). */
   pause(): void {
     this.paused = true;
@@ -122,6 +174,7 @@ export class FrameParser {
   /** Marks the parser failed: all further input is ignored and buffers are released. */
   stop(): void {
     this.state = ParserState.Failed;
+    this.dest = null;
     this.chunks = [];
     this.head = 0;
     this.buffered = 0;
@@ -178,8 +231,18 @@ export class FrameParser {
           break;
         }
         case ParserState.GetData:
-          if (this.buffered < this.payloadLength) return;
-          this.getData();
+          if (this.dest === null) {
+            if (this.buffered >= this.payloadLength) {
+              this.getData(null);
+              break;
+            }
+            // The payload spans reads: into its own buffer as it arrives, at once or from a quarter on.
+            if (this.payloadLength > EAGER_PAYLOAD && this.buffered * 4 < this.payloadLength) return;
+            this.dest = Buffer.allocUnsafe(this.payloadLength);
+            this.destFilled = 0;
+          }
+          if (!this.fillDest()) return;
+          this.getData(this.dest);
           break;
         default:
           return;
@@ -236,7 +299,7 @@ export class FrameParser {
         if (rest > 1) chunk[i + 1] = chunk[i + 1]! ^ k1;
         if (rest > 2) chunk[i + 2] = chunk[i + 2]! ^ k2;
       }
-      this.sink.onMessageBytes!(b0 === 0x81, chunk, start, end);
+      this.sink.onMessageBytes!(b0 === 0x81, chunk, start, end, chunk === this.transientChunk);
       taken = true;
       // The sink may have paused or stopped the parser; the chunk may be used up.
       if (end === size || this.paused || this.state !== ParserState.GetInfo) return true;
@@ -272,10 +335,10 @@ export class FrameParser {
    */
   private take(n: number, mask: Buffer | null): Buffer {
     if (n === 0) return EMPTY;
-    this.buffered -= n;
     const first = this.chunks[this.head]!;
     const avail = first.length - this.offset;
-    if (n <= avail) {
+    if (n <= avail && first !== this.transientChunk) {
+      this.buffered -= n;
       const out = first.subarray(this.offset, this.offset + n);
       if (mask !== null) applyMask(out, mask);
       if (n === avail) {
@@ -286,25 +349,43 @@ export class FrameParser {
       return out;
     }
     const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
+    this.copyOut(n, mask, out, 0);
+    return out;
+  }
+
+  /**
+   * Moves `n` queued bytes into out[at, at + n), unmasking them with `mask` when given: the key index continues from
+   * where the payload stopped, octet `at` of the payload using key octet at mod 4 (RFC 6455 §5.3).
+   */
+  private copyOut(n: number, mask: Buffer | null, out: Buffer, at: number): void {
+    this.buffered -= n;
+    const end = at + n;
+    while (at < end) {
       const c = this.chunks[this.head]!;
       const start = this.offset;
-      const take = Math.min(c.length - start, n - filled);
+      const take = Math.min(c.length - start, end - at);
       if (mask !== null) {
-        // The key index continues from where the previous piece stopped: octet `filled` uses key octet filled mod 4.
-        applyMaskTo(c.subarray(start, start + take), mask, 0, out, filled, take, filled & 3);
+        applyMaskTo(c.subarray(start, start + take), mask, 0, out, at, take, at & 3);
       } else {
-        c.copy(out, filled, start, start + take);
+        c.copy(out, at, start, start + take);
       }
-      filled += take;
+      at += take;
       if (start + take === c.length) {
         this.dropChunk();
       } else {
         this.offset = start + take;
       }
     }
-    return out;
+  }
+
+  /** Moves what has arrived of the current payload into its buffer (this.dest); true once it is complete. */
+  private fillDest(): boolean {
+    const n = Math.min(this.payloadLength - this.destFilled, this.buffered);
+    if (n > 0) {
+      this.copyOut(n, this.masked ? this.maskKey : null, this.dest!, this.destFilled);
+      this.destFilled += n;
+    }
+    return this.destFilled === this.payloadLength;
   }
 
   private getInfo(): void {
@@ -396,8 +477,15 @@ export class FrameParser {
     this.state = this.masked ? ParserState.GetMask : ParserState.GetData;
   }
 
-  private getData(): void {
-    const payload = this.take(this.payloadLength, this.masked ? this.maskKey : null);
+  /** The current frame is complete: `filled` is its payload when it was collected in its own buffer (fillDest). */
+  private getData(filled: Buffer | null): void {
+    let payload: Buffer;
+    if (filled !== null) {
+      payload = filled;
+      this.dest = null;
+    } else {
+      payload = this.take(this.payloadLength, this.masked ? this.maskKey : null);
+    }
     const opcode = this.opcode;
     const fin = this.fin;
     this.state = ParserState.GetInfo;
