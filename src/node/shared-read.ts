@@ -24,6 +24,8 @@ export type SharedReadCallback = (this: Socket, nread: number, buffer: Buffer) =
 interface OnreadKeys {
   buffer: symbol;
   callback: symbol;
+  /** A function called after each read's callback, whose result is the buffer the next read goes into. */
+  generator: symbol;
 }
 
 /** Size of the shared buffer: the most one read can take (Node's own reads are 64 KiB). */
@@ -37,28 +39,58 @@ type Slots = Record<symbol, unknown>;
 type WithHandle = { _handle?: { useUserBuffer?: (buf: Uint8Array) => void } | null };
 
 /**
- * Finds the symbols under which net.Socket keeps its `onread` buffer and callback, by description, and checks them
- * on a socket made with the option: both must hold what was given, and no buffer generator may be set.
+ * Finds the symbols under which net.Socket keeps its `onread` buffer, callback and buffer function, by description,
+ * and checks them on sockets made with the option: with a buffer, the first two hold what was given and the third
+ * is null; with a function for the buffer, the third holds it.
  */
 function probe(): OnreadKeys | null {
   try {
     const buffer = Buffer.alloc(1);
     const callback = (): void => {};
+    const generator = (): Buffer => buffer;
     // The `onread` option of the Socket constructor (typed on net.connect's options only).
-    const socket = new Socket({ onread: { buffer, callback } } as ConstructorParameters<typeof Socket>[0]);
-    const slots = socket as unknown as Slots;
+    type Options = ConstructorParameters<typeof Socket>[0];
+    const socket = new Socket({ onread: { buffer, callback } } as Options);
+    const withGenerator = new Socket({ onread: { buffer: generator, callback } } as Options);
     const byName = new Map<string | undefined, symbol>();
     for (const sym of Object.getOwnPropertySymbols(socket)) byName.set(sym.description, sym);
     const kBuffer = byName.get("kBuffer");
     const kBufferCb = byName.get("kBufferCb");
     const kBufferGen = byName.get("kBufferGen");
     socket.destroy();
+    withGenerator.destroy();
     if (kBuffer === undefined || kBufferCb === undefined || kBufferGen === undefined) return null;
+    const slots = socket as unknown as Slots;
     if (slots[kBuffer] !== buffer || slots[kBufferCb] !== callback || slots[kBufferGen] !== null) return null;
-    return { buffer: kBuffer, callback: kBufferCb };
+    if ((withGenerator as unknown as Slots)[kBufferGen] !== generator) return null;
+    return { buffer: kBuffer, callback: kBufferCb, generator: kBufferGen };
   } catch {
     return null;
   }
+}
+
+/**
+ * Where the next read of the socket whose callback is running goes (see readNextInto), or null: the shared buffer.
+ * Node calls the buffer function right after the read callback, without the socket, so this is set at the end of a
+ * callback and taken at once.
+ */
+let nextTarget: Buffer | null = null;
+
+/** The buffer function of every socket that reads into the shared buffer (Node calls it after each read). */
+function nextReadBuffer(): Buffer {
+  const target = nextTarget;
+  if (target === null) return shared!;
+  nextTarget = null;
+  return target;
+}
+
+/**
+ * From a read callback: the socket's next read goes into `target` (at most target.length bytes) instead of the
+ * shared buffer; the callback then receives `target` itself as its buffer. Reads after that one go to the shared
+ * buffer again unless asked anew. Call it last in the callback.
+ */
+export function readNextInto(target: Buffer): void {
+  nextTarget = target;
 }
 
 /**
@@ -74,13 +106,14 @@ export function readIntoSharedBuffer(socket: Socket, callback: SharedReadCallbac
   const slots = socket as unknown as Slots;
   slots[keys!.buffer] = buffer;
   slots[keys!.callback] = callback;
+  slots[keys!.generator] = nextReadBuffer;
   handle.useUserBuffer(buffer);
   return true;
 }
 
 /** Whether a socket reads into the shared buffer (readIntoSharedBuffer succeeded for it). */
 export function readsIntoSharedBuffer(socket: Socket): boolean {
-  return keys !== null && shared !== null && (socket as unknown as Slots)[keys.buffer] === shared;
+  return keys !== null && (socket as unknown as Slots)[keys.generator] === nextReadBuffer;
 }
 
 /** Bytes held for a socket between its request head and its connection (see holdSharedReads). */

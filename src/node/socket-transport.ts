@@ -8,7 +8,7 @@ import { CloseCode, ReadyState } from "../protocol/constants.js";
 import type { ProtocolError } from "../protocol/errors.js";
 import type { PerMessageDeflate } from "./deflate.js";
 import { DeflateSendQueue } from "./deflate-sender.js";
-import { readsIntoSharedBuffer, takeHeldReads } from "./shared-read.js";
+import { readNextInto, readsIntoSharedBuffer, takeHeldReads } from "./shared-read.js";
 
 /** What the transport reports upward (to the WebSocket API object). */
 export interface TransportListener {
@@ -355,8 +355,17 @@ function onSocketData(this: BoundSocket, chunk: Buffer): void {
   this[kTransport].conn.receiveData(chunk);
 }
 function onSharedRead(this: Socket, nread: number, buffer: Buffer): void {
-  (this as BoundSocket)[kTransport].conn.receiveTransient(buffer.subarray(0, nread));
+  const conn = (this as BoundSocket)[kTransport].conn;
+  if (conn.isReadTarget(buffer)) conn.receivedInto(nread);
+  else conn.receiveTransient(buffer.subarray(0, nread));
+  // The rest of a long payload is read straight into its buffer: no copy out of the shared buffer, and reads as
+  // large as what is missing. (Last in the callback: see readNextInto.)
+  const target = conn.readTarget(DIRECT_READ_MIN);
+  if (target !== null) readNextInto(target);
 }
+
+/** Least payload still awaited for the next read to go straight into the payload's buffer. */
+const DIRECT_READ_MIN = 16 * 1024;
 function onSocketEnd(this: BoundSocket): void {
   this[kTransport].onSocketEnd();
 }

@@ -243,6 +243,31 @@ export class Connection implements FrameSink {
     }
   }
 
+  /**
+   * Where the next received bytes can be read directly (the rest of a long payload's buffer), or null; see
+   * FrameParser.readTarget. Report bytes read there with receivedInto(); anything else goes through receiveData()
+   * or receiveTransient().
+   */
+  readTarget(min: number): Buffer | null {
+    const p = this.parser;
+    return p !== null && p !== STOPPED_PARSER ? p.readTarget(min) : null;
+  }
+
+  /** Whether `buf` is the view readTarget() returned last. */
+  isReadTarget(buf: Buffer): boolean {
+    const p = this.parser;
+    return p !== null && p.isReadTarget(buf);
+  }
+
+  /** `n` bytes were read into the view readTarget() returned. */
+  receivedInto(n: number): void {
+    try {
+      this.parser!.receivedInto(n);
+    } catch (err) {
+      this.handleError(err);
+    }
+  }
+
   /** Bytes received and not yet parsed. */
   get receiveBuffered(): number {
     return this.parser !== null ? this.parser.bufferedAmount : 0;

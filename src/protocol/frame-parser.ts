@@ -82,6 +82,8 @@ export class FrameParser {
   /** The current frame's payload while its bytes arrive over several reads (see EAGER_PAYLOAD), and how much is in. */
   private dest: Buffer | null = null;
   private destFilled = 0;
+  /** The view of dest handed out by readTarget(), or null. */
+  private target: Buffer | null = null;
   /** The chunk of the pushTransient() call under way, or null. */
   private transientChunk: Buffer | null = null;
 
@@ -120,6 +122,7 @@ export class FrameParser {
   push(chunk: Buffer): void {
     if (this.state === ParserState.Failed) return;
     if (chunk.length === 0) return;
+    this.target = null;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     if (!this.paused && !this.running) this.run();
@@ -137,6 +140,7 @@ export class FrameParser {
       this.push(Buffer.from(chunk));
       return;
     }
+    this.target = null;
     this.transientChunk = chunk;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -159,6 +163,38 @@ export class FrameParser {
     }
   }
 
+  /**
+   * Where the next received bytes can go directly: the unfilled rest of the current frame's payload buffer, when a
+   * payload of at least `min` more bytes is awaited and nothing else is buffered; null otherwise. Bytes written
+   * there (still masked, at most its length) are then reported with receivedInto(); any other input goes through
+   * push() or pushTransient() as usual, and the view is no longer valid.
+   */
+  readTarget(min: number): Buffer | null {
+    const dest = this.dest;
+    if (dest === null || this.buffered !== 0 || this.paused || this.running || this.state !== ParserState.GetData) return null;
+    if (this.payloadLength - this.destFilled < min) return null;
+    return (this.target = dest.subarray(this.destFilled));
+  }
+
+  /** Whether `buf` is the view readTarget() returned last (and still valid). */
+  isReadTarget(buf: Buffer): boolean {
+    return buf === this.target && this.target !== null;
+  }
+
+  /** `n` bytes were written at the start of the view readTarget() returned: unmask them, go on. Throws like push(). */
+  receivedInto(n: number): void {
+    const dest = this.dest!;
+    const at = this.destFilled;
+    this.target = null;
+    // RFC 6455 §5.3: octet i of the payload is XORed with octet i mod 4 of the key; `at` continues the count.
+    if (this.masked) {
+      const piece = dest.subarray(at, at + n);
+      applyMaskTo(piece, this.maskKey!, 0, piece, 0, n, at & 3);
+    }
+    this.destFilled = at + n;
+    if (!this.paused && !this.running) this.run();
+  }
+
   /** Stops delivering frames until resume() (used while an asynchronous step, such as inflation, is under way). */
   pause(): void {
     this.paused = true;
@@ -175,6 +211,7 @@ export class FrameParser {
   stop(): void {
     this.state = ParserState.Failed;
     this.dest = null;
+    this.target = null;
     this.chunks = [];
     this.head = 0;
     this.buffered = 0;

@@ -26,8 +26,13 @@ const INPUT = Buffer.concat([
   c(0x8, closePayload(1000, "bye")),
 ]);
 
-/** Feeds `input` in chunks of the given sizes (cycled) through one reused buffer; returns the events. */
-function run(input, sizes, transient, decodeText = false) {
+/**
+ * Feeds `input` in chunks of the given sizes (cycled) through one reused buffer; returns the events. With `direct`,
+ * does what the server's transport does: when the connection offers a read target (the rest of a long payload's
+ * buffer), the next piece is written there instead (still masked, at most the target's length) and reported with
+ * receivedInto().
+ */
+function run(input, sizes, transient, decodeText = false, direct = 0) {
   const events = [];
   const kept = []; // payload buffers handed out, checked after every later overwrite
   const conn = new Connection(
@@ -55,8 +60,13 @@ function run(input, sizes, transient, decodeText = false) {
   const shared = Buffer.alloc(Math.max(...sizes));
   let k = 0;
   for (let at = 0; at < input.length; ) {
-    const n = Math.min(sizes[k++ % sizes.length], input.length - at);
-    if (transient) {
+    let n = Math.min(sizes[k++ % sizes.length], input.length - at);
+    const target = direct > 0 ? conn.readTarget(direct) : null;
+    if (target !== null) {
+      n = Math.min(n, target.length);
+      input.copy(target, 0, at, at + n);
+      conn.receivedInto(n);
+    } else if (transient) {
       input.copy(shared, 0, at, at + n);
       conn.receiveTransient(shared.subarray(0, n));
       shared.fill(0xee); // the next read overwrites it
@@ -81,6 +91,22 @@ describe("transient input (a shared read buffer): same events as owned input, pa
       assert.deepEqual(run(INPUT, sizes, false), expected);
     });
   }
+  it("long payloads read straight into their buffer (readTarget / receivedInto), between transient chunks", () => {
+    for (const sizes of [[65536], [1000], [7, 70000], [16384, 3]]) {
+      for (const min of [1, 4096, 16384]) assert.deepEqual(run(INPUT, sizes, true, false, min), expected, `${sizes} min ${min}`);
+    }
+  });
+  it("a read target is offered only while a long payload is awaited and nothing else is buffered", () => {
+    const conn = new Connection({ onWrite() {}, onMessage() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onCloseTransport() {}, onProtocolError() {} }, { isServer: true });
+    assert.equal(conn.readTarget(1), null, "before any input");
+    const frame = c(0x2, big);
+    conn.receiveTransient(Buffer.from(frame.subarray(0, 50_000)));
+    const t = conn.readTarget(1);
+    assert.ok(t !== null && t.length === frame.length - 50_000, "the rest of the payload");
+    assert.equal(conn.readTarget(frame.length), null, "less awaited than asked for");
+    conn.receiveTransient(Buffer.from(frame.subarray(50_000, 50_010)));
+    assert.equal(conn.isReadTarget(t), false, "input that went elsewhere ends the offer");
+  });
   it("decoded text (decodeText) from transient chunks", () => {
     const ref = run(INPUT, [INPUT.length], false, true);
     assert.ok(ref.some((e) => e[0] === "text" && e[1] === "héllo wörld"));

@@ -75,6 +75,28 @@ describe("shared read buffer (standalone server)", () => {
     client.close();
   });
 
+  it("the rest of a long payload is read straight into the message's buffer, and arrives intact", { timeout: TIMEOUT * 2 }, async () => {
+    const wss = await startEchoServer();
+    cleanups.push(() => wss.close({ timeout: 500 }));
+    let direct = 0;
+    wss.on("connection", (ws) => {
+      const conn = ws._transport.conn;
+      const receivedInto = conn.receivedInto.bind(conn);
+      conn.receivedInto = (n) => {
+        direct += n;
+        receivedInto(n);
+      };
+    });
+    const rnd = byteSource(3);
+    const big = Buffer.alloc(3 * 1024 * 1024 + 5);
+    for (let i = 0; i < big.length; i++) big[i] = rnd(256);
+    const [{ got }] = await echoThrough(wss.url, 1, () => [big, "after", big.subarray(7, 200_007)]);
+    assert.ok(got[0].equals(big));
+    assert.equal(got[1], "after");
+    assert.ok(got[2].equals(big.subarray(7, 200_007)));
+    assert.ok(direct > big.length / 2, `only ${direct} bytes were read straight into payload buffers`);
+  });
+
   it("20 peers at once, every size class: each gets exactly its own messages back, in order", { timeout: TIMEOUT * 2 }, async () => {
     const wss = await startEchoServer();
     cleanups.push(() => wss.close({ timeout: 500 }));
