@@ -1,5 +1,5 @@
 /** Client dialing: opens TCP/TLS, performs the opening handshake (RFC 6455 §4.1) and hands over the socket. */
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect, type NetConnectOpts, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import {
   buildUpgradeRequest,
@@ -9,6 +9,7 @@ import {
   type ValidatedResponse,
 } from "../protocol/handshake.js";
 import { HandshakeError } from "../protocol/errors.js";
+import { holdSharedReads, sharedReadOption } from "./shared-read.js";
 
 export interface DialOptions {
   /** Milliseconds for TCP connect + TLS + handshake. */
@@ -50,6 +51,8 @@ export function dial(
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   let done = false;
   let socket: Socket;
+  /** Plain TCP reads into the shared buffer (node/shared-read.ts) when available; onRead gets its bytes. */
+  let shared = false;
   if (secure) {
     socket = tlsConnect({
       host: hostname,
@@ -59,7 +62,12 @@ export function dial(
       ...options.tls,
     });
   } else {
-    socket = netConnect({ host: hostname, port });
+    const onread = sharedReadOption(function onRead(nread: number, buffer: Buffer): void {
+      onData(Buffer.from(buffer.subarray(0, nread)));
+    });
+    shared = onread !== undefined;
+    // (@types/node wants a boolean from the callback; undefined keeps reading too: Node stops only on false.)
+    socket = netConnect({ host: hostname, port, onread } as unknown as NetConnectOpts);
   }
   const key = generateKey();
   const timer = setTimeout(() => finish(new HandshakeError(`opening handshake timed out after ${options.handshakeTimeout} ms`, 0, "WS_ERR_HANDSHAKE_TIMEOUT")), options.handshakeTimeout);
@@ -84,6 +92,8 @@ export function dial(
       head = parseResponseHead(received, options.maxResponseHeaderSize);
       if (head === null) return;
       const validated = validateUpgradeResponse(head, key, protocols, options.acceptExtensions);
+      // Reads from now on are held for the connection that takes the socket (node/shared-read.ts).
+      if (shared) holdSharedReads(socket);
       finish(null, { ...validated, socket, head: received.subarray(head.length) });
     } catch (err) {
       finish(err as Error);
@@ -97,7 +107,7 @@ export function dial(
     done = true;
     clearTimeout(timer);
     socket.off(secure ? "secureConnect" : "connect", onConnect);
-    socket.off("data", onData);
+    if (!shared) socket.off("data", onData);
     socket.off("error", onError);
     socket.off("close", onClose);
     if (err) {
@@ -110,7 +120,7 @@ export function dial(
   }
 
   socket.once(secure ? "secureConnect" : "connect", onConnect);
-  socket.on("data", onData);
+  if (!shared) socket.on("data", onData);
   socket.on("error", onError);
   socket.on("close", onClose);
 

@@ -6,11 +6,13 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { WebSocket as WsClient } from "ws";
+import net from "node:net";
+import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
+import { Connection } from "../../dist/protocol/index.js";
 import { WebSocket } from "../../dist/index.js";
 import { HOLD_LIMIT, readsIntoSharedBuffer, useSharedReads } from "../../dist/node/shared-read.js";
-import { connectRaw, splitHead, upgradeRequest } from "../conformance/raw-peer.mjs";
-import { c, parseFrames } from "../protocol/wire.mjs";
+import { acceptFor, connectRaw, splitHead, upgradeRequest } from "../conformance/raw-peer.mjs";
+import { c, parseFrames, s as serverFrame } from "../protocol/wire.mjs";
 import { prng, startEchoServer, startServer, withTimeout } from "../helpers/index.mjs";
 
 const TIMEOUT = 10_000;
@@ -220,6 +222,106 @@ describe("shared read buffer (standalone server)", () => {
       assert.deepEqual(frames.map((f) => f.payload.toString("hex")), payloads.map((p) => p.toString("hex")));
     } finally {
       peer.destroy();
+    }
+  });
+});
+
+describe("shared read buffer (client)", () => {
+  /** Counts, on client-side connections, reads fed from the shared buffer and bytes read straight into payloads. */
+  function spyClientReads() {
+    const counts = { transient: 0, direct: 0 };
+    const { receiveTransient, receivedInto } = Connection.prototype;
+    Connection.prototype.receiveTransient = function (chunk) {
+      if (!this.isServer) counts.transient++;
+      return receiveTransient.call(this, chunk);
+    };
+    Connection.prototype.receivedInto = function (n) {
+      if (!this.isServer) counts.direct += n;
+      return receivedInto.call(this, n);
+    };
+    counts.restore = () => Object.assign(Connection.prototype, { receiveTransient, receivedInto });
+    return counts;
+  }
+
+  it("our client, against a ws server: reads come from the shared buffer, long payloads straight into their buffer", { timeout: TIMEOUT * 2 }, async () => {
+    const server = new WsServer({ host: "127.0.0.1", port: 0 });
+    await new Promise((r) => server.once("listening", r));
+    const rnd = byteSource(11);
+    const messages = mixedMessages(5);
+    const big = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = rnd(256);
+    messages.push(big);
+    server.on("connection", (peer) => {
+      for (const m of messages) peer.send(m);
+    });
+    const spy = spyClientReads();
+    try {
+      const client = new WebSocket(`ws://127.0.0.1:${server.address().port}/`);
+      client.binaryType = "nodebuffer";
+      const got = [];
+      await withTimeout(
+        new Promise((resolve, reject) => {
+          client.onerror = () => reject(new Error("client error"));
+          client.onmessage = (e) => {
+            got.push(e.data);
+            if (got.length === messages.length) resolve();
+          };
+        }),
+        TIMEOUT,
+        "every message at the client",
+      );
+      client.close();
+      for (let k = 0; k < messages.length; k++) {
+        if (typeof messages[k] === "string") assert.equal(got[k], messages[k], `message ${k}`);
+        else assert.ok(Buffer.isBuffer(got[k]) && got[k].equals(messages[k]), `binary message ${k} (${messages[k].length} bytes)`);
+      }
+      assert.ok(spy.transient > 0, "no read of the client came through the shared buffer");
+      assert.ok(spy.direct > big.length / 2, `only ${spy.direct} bytes were read straight into payload buffers`);
+    } finally {
+      spy.restore();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("frames in the same packet as the 101 are delivered, then later ones", { timeout: TIMEOUT * 2 }, async () => {
+    const server = net.createServer((socket) => {
+      let head = "";
+      socket.on("data", (d) => {
+        if (head === null) return; // after the handshake: the client's close frame
+        head += d.toString("latin1");
+        if (head.indexOf("\r\n\r\n") === -1) return;
+        const key = /sec-websocket-key: *(\S+)/i.exec(head)[1];
+        head = null;
+        socket.write(Buffer.concat([
+          Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`, "latin1"),
+          serverFrame(0x1, "one"),
+          serverFrame(0x1, "two"),
+        ]));
+        setTimeout(() => socket.write(serverFrame(0x2, Buffer.alloc(100_000, 4))), 20);
+      });
+      socket.on("error", () => {});
+    });
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const client = new WebSocket(`ws://127.0.0.1:${server.address().port}/`);
+      client.binaryType = "nodebuffer";
+      const got = [];
+      await withTimeout(
+        new Promise((resolve) => {
+          client.onmessage = (e) => {
+            got.push(e.data);
+            if (got.length === 3) resolve();
+          };
+        }),
+        TIMEOUT,
+        "three messages",
+      );
+      assert.equal(got[0], "one");
+      assert.equal(got[1], "two");
+      assert.ok(got[2].equals(Buffer.alloc(100_000, 4)));
+      client.close();
+    } finally {
+      server.close();
     }
   });
 });
