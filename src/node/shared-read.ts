@@ -4,8 +4,9 @@
  * buffer the application provides and call a function with the byte count (the `onread` option of net.Socket and
  * net.connect). Sockets accepted by a net.Server cannot be given that option, so the standalone server sets the
  * same per-socket state the option sets, found on a probe socket made with the option, and switches the socket's
- * handle to the buffer. The server then saves an allocation and a stream round per read: about 7 µs of CPU per
- * opening handshake on the benchmark machine, where the whole handshake costs about 45 µs.
+ * handle to the buffer. The server then saves an allocation and a stream round per read: on the benchmark machine
+ * about 3 µs of CPU per opening handshake (46.7 against 50.0 µs), and faster echo of small and large messages
+ * (bench/notes.md, "Shared reads").
  *
  * Client sockets (node/dial.ts) get the same through net.connect's `onread` option (sharedReadOption).
  *
