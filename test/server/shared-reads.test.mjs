@@ -191,6 +191,21 @@ describe("shared read buffer (standalone server)", () => {
           else assert.ok(got[k].equals(messages[k]));
         }
       }
+      // Our client too: its socket emits 'data' when shared reads are off.
+      const client = new WebSocket(wss.url);
+      client.binaryType = "nodebuffer";
+      const big = Buffer.alloc(200_000, 6);
+      const echoed = await withTimeout(
+        new Promise((resolve, reject) => {
+          client.onerror = () => reject(new Error("client error"));
+          client.onopen = () => client.send(big);
+          client.onmessage = (e) => resolve(e.data);
+        }),
+        TIMEOUT,
+        "the echo at our client",
+      );
+      assert.ok(echoed.equals(big));
+      client.close();
     } finally {
       useSharedReads(true);
     }
