@@ -177,7 +177,7 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
 
   #refuse(socket: Socket, req: ServerRequest, err: HandshakeError): void {
     this.#pending.delete(socket);
-    if (readsIntoSharedBuffer(socket)) dropSharedReads(socket);
+    dropSharedReads(socket);
     if (socket.writable && !socket.destroyed) {
       socket.end(buildErrorResponse(err.status, err.message, err.headers));
       setTimeout(() => socket.destroy(), 1000).unref();

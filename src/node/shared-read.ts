@@ -168,14 +168,17 @@ export function holdSharedReads(socket: Socket): void {
 
 /**
  * From now on drops what the socket receives (a refused request: the answer is being written, then it closes;
- * reading on spares the peer a reset for unread data).
+ * reading on spares the peer a reset for unread data). Returns false, changing nothing, for a socket that does not
+ * read into the shared buffer.
  */
-export function dropSharedReads(socket: Socket): void {
+export function dropSharedReads(socket: Socket): boolean {
+  if (!readsIntoSharedBuffer(socket)) return false;
   const slots = socket as unknown as Slots;
   slots[keys!.callback] = dropRead;
   const held = slots[kHeld] as HeldReads | undefined;
   slots[kHeld] = undefined;
   if (held !== undefined && held.stopped) restartReading(socket);
+  return true;
 }
 
 /**

@@ -194,8 +194,7 @@ export class UpgradeListener {
 
   #detach(reader: HeadReader): void {
     const socket = reader.socket;
-    if (readsIntoSharedBuffer(socket)) dropSharedReads(socket);
-    else socket.removeListener("data", this.#onHeadData);
+    if (!dropSharedReads(socket)) socket.removeListener("data", this.#onHeadData);
     socket.removeListener("error", ignoreError);
     reader.buffered = null;
     this.#reading.delete(socket);

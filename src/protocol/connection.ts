@@ -249,8 +249,9 @@ export class Connection implements FrameSink {
    * or receiveTransient().
    */
   readTarget(min: number): Buffer | null {
+    // (A stopped parser has no payload buffer, so it offers none.)
     const p = this.parser;
-    return p !== null && p !== STOPPED_PARSER ? p.readTarget(min) : null;
+    return p !== null ? p.readTarget(min) : null;
   }
 
   /** Whether `buf` is the view readTarget() returned last. */

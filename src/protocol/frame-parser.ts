@@ -178,7 +178,7 @@ export class FrameParser {
 
   /** Whether `buf` is the view readTarget() returned last (and still valid). */
   isReadTarget(buf: Buffer): boolean {
-    return buf === this.target && this.target !== null;
+    return buf === this.target;
   }
 
   /** `n` bytes were written at the start of the view readTarget() returned: unmask them, go on. Throws like push(). */
