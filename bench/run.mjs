@@ -13,6 +13,10 @@
  *   --servers a,b      run only these servers/clients (ids: raw, ws, ws-bufferutil, wshub, ...)
  *   --warmup S --duration S   override the per-run windows (seconds)
  *   --out FILE         report path (default docs/benchmarks.md); --no-write prints it only
+ *   --cc NAME          the machine's default TCP congestion control for the run (e.g. cubic): the servers'
+ *                      sockets take it (Node cannot set it per socket); switched through
+ *                      /proc/sys/net/ipv4/tcp_congestion_control (root) and restored when the run ends.
+ *                      Default: the machine's setting, unchanged.
  */
 import { writeFileSync, mkdirSync, existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
@@ -47,6 +51,8 @@ const ONLY = value("only", "").split(",").filter(Boolean);
 const SERVERS = value("servers", "").split(",").filter(Boolean);
 const OUT = path.resolve(ROOT, value("out", "docs/benchmarks.md"));
 const WRITE = !flag("no-write");
+const CC = value("cc", null);
+const CC_FILE = "/proc/sys/net/ipv4/tcp_congestion_control";
 
 // ---------------------------------------------------------------------------------------------
 // Servers, clients and scenarios
@@ -279,9 +285,42 @@ function machine() {
   return { nproc: os.availableParallelism?.() ?? os.cpus().length, cpu, node: process.version, ws, bufferutil: bu, kernel: os.release(), fdLimit: childFdLimit() };
 }
 
+/** The machine's default congestion control; with --cc, switched for the run (restored by the returned function). */
+function switchCongestionControl() {
+  const machineCc = existsSync(CC_FILE) ? readFileSync(CC_FILE, "utf8").trim() : "unknown";
+  if (CC === null || CC === machineCc) return { machineCc, serverCc: machineCc, restore: () => {} };
+  try {
+    writeFileSync(CC_FILE, CC);
+  } catch (err) {
+    throw new Error(`--cc ${CC}: cannot write ${CC_FILE} (${err.code ?? err.message}; needs root, and the algorithm must be in net.ipv4.tcp_available_congestion_control)`);
+  }
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    try {
+      writeFileSync(CC_FILE, machineCc);
+    } catch (err) {
+      console.error(`could not restore ${CC_FILE} to ${machineCc}: ${err.message}`);
+    }
+  };
+  process.once("exit", restore);
+  for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => (restore(), process.exit(130)));
+  return { machineCc, serverCc: CC, restore };
+}
+
 async function main() {
   const started = Date.now();
   buildLoadgen();
+  const cc = switchCongestionControl();
+  try {
+    await runAll(started, cc);
+  } finally {
+    cc.restore();
+  }
+}
+
+async function runAll(started, cc) {
   const scenarios = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.some((o) => s.id.includes(o)));
   const results = {};
   for (const sc of scenarios) {
@@ -307,7 +346,7 @@ async function main() {
   }
   const elapsed = (Date.now() - started) / 1000;
   const charts = new Map();
-  const md = report(results, machine(), elapsed, charts);
+  const md = report(results, { ...machine(), ...cc }, elapsed, charts);
   if (WRITE) {
     writeFileSync(OUT, md);
     mkdirSync(chartDir(), { recursive: true });
@@ -336,7 +375,10 @@ function report(results, m, elapsed, charts) {
   L.push("## Method");
   L.push("");
   L.push(`- Each server runs as its own process pinned to core ${SERVER_CORE}${HAVE_TASKSET ? "" : " (taskset missing: NOT pinned)"}; the load generator (C, \`bench/loadgen/loadgen.c\`, one process) runs pinned to core ${LOAD_CORE}. A fresh server process is started for every run.`);
-  L.push("- The load generator: raw sockets and epoll; frames are built and masked once before the run and sent with `write()` straight from memory, as many per call as are due. It reads only frame headers: payloads of 16 KiB and more are dropped in the kernel with `recv(MSG_TRUNC)` (TCP discards the bytes without copying them to user space) and only the next header is read; smaller frames are read in blocks of up to 256 KiB. Its sockets use CUBIC congestion control (the kernel default; this machine's default is BBR, whose pacing cost the load generator about 40% more CPU per 1 MiB message); the server's sockets keep the machine default.");
+  L.push("- The load generator: raw sockets and epoll; frames are built and masked once before the run and sent with `write()` straight from memory, as many per call as are due (echo: each connection's are written once the epoll round's events are handled, not after each read). It reads only frame headers: payloads of 16 KiB and more are dropped in the kernel with `recv(MSG_TRUNC)` (TCP discards the bytes without copying them to user space) and only the next header is read; smaller frames are read in blocks of up to 256 KiB. Its sockets use CUBIC congestion control (the kernel's built-in default; with BBR, the pacing cost the load generator about 40% more CPU per 1 MiB message). " +
+    (m.serverCc === m.machineCc
+      ? `The servers' sockets use the machine's default, ${m.machineCc} (Node cannot set congestion control per socket).`
+      : `The servers' sockets use ${m.serverCc}: \`--cc ${m.serverCc}\` switched the machine's default (${m.machineCc}) for this run and restored it afterwards (Node cannot set congestion control per socket).`));
   L.push("- Correctness: during the warm-up the load generator reads every data frame in full and checks it against what it sent (FIN, RSV bits, opcode, length, payload byte for byte, unmasked when the peer echoes masked frames); a run with a mismatch, or with no message checked, fails. Not in the compressed scenario (the server's frames are compressed). In the measured window it counts complete data messages from the headers (control frames and non-final fragments are not counted; a close frame ends the connection and fails the run).");
   L.push(`- ${ROUNDS} rounds; in every round each server runs once, in the same order (A/B/C/D, A/B/C/D, …). Cells show the median and, in brackets, the min–max over rounds. Ratios are taken round by round (wshub in round r over ws in round r), then summarised the same way.`);
   L.push(`- Each run: all handshakes, ${WARMUP} s warm-up, ${DURATION} s measured window. CPU columns: the server's utime+stime over the window (/proc/<pid>/stat) and the load generator's own getrusage, as a share of one core.`);
@@ -461,6 +503,7 @@ function report(results, m, elapsed, charts) {
   L.push("```");
   L.push("npm run bench              # full run, about 10–15 minutes");
   L.push("npm run bench -- --quick   # under 3 minutes, short windows");
+  L.push("npm run bench -- --cc cubic   # the servers' sockets on CUBIC for the run (root; the machine's default is restored)");
   L.push("npm run bench -- --only echo-32 --servers ws,wshub --rounds 5");
   L.push("node bench/profile.mjs echo-32-16   # CPU profile of the wshub server under one scenario (self time, mapped to src/)");
   L.push("taskset -c 0 node bench/handshake-cpu.mjs wshub --profile   # server CPU per handshake (wshub|ws|raw), 10,000 connections");
