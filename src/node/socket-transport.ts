@@ -207,7 +207,12 @@ export class SocketTransport implements ConnectionHandler {
   private cork(): void {
     this.corked = true;
     this.socket.cork();
-    if (pendingFlush.push(this) === 1) setImmediate(flushPending);
+    const n = pendingFlush.push(this);
+    if (n === 1) setImmediate(flushPending);
+    // A turn can handle tens of thousands of reads (libuv polls again while epoll returns full batches): past
+    // FLUSH_LIMIT batches, they are written as soon as the current callback returns, which bounds how long a
+    // reply waits and how much is held.
+    else if (n % FLUSH_LIMIT === 0) process.nextTick(flushPending);
   }
 
   /** Writes everything batched in this turn now. */
@@ -402,6 +407,8 @@ const WRITE_AT_ONCE = 256 * 1024;
 function flushOne(t: SocketTransport): void {
   t.flush();
 }
+/** Pending batches that make the flush come at the end of the current callback rather than of the turn. */
+const FLUSH_LIMIT = 1024;
 /** The transports with corked writes, flushed together at the end of the event-loop turn. */
 let pendingFlush: SocketTransport[] = [];
 let spareFlush: SocketTransport[] = [];

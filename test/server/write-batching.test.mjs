@@ -100,6 +100,37 @@ describe("write batching: one write per connection per event-loop turn", () => {
     wss.close();
   });
 
+  it("past 1,024 connections with writes in one turn, the batches are written as soon as the current callback returns", async () => {
+    wss = await startServer();
+    const N = 1100;
+    const servers = [];
+    wss.on("connection", (ws, req) => servers.push({ ws, writes: countWrites(req.socket) }));
+    let received = 0;
+    const clients = [];
+    for (let i = 0; i < N; i += 100) {
+      const batch = [];
+      for (let k = i; k < Math.min(N, i + 100); k++) {
+        const c = new WsClient(`ws://127.0.0.1:${wss.address().port}/`, { perMessageDeflate: false });
+        c.on("message", () => received++);
+        clients.push(c);
+        batch.push(new Promise((resolve, reject) => (c.once("open", resolve), c.once("error", reject))));
+      }
+      await withTimeout(Promise.all(batch), 10_000, "ws opens");
+    }
+    await waitFor(() => servers.length === N, "server connections");
+    await sleep(20);
+    const before = servers.map((p) => p.writes.calls);
+    for (const p of servers) p.ws.send("x");
+    let atTickEnd = -1;
+    process.nextTick(() => (atTickEnd = servers.filter((p, i) => p.writes.calls > before[i]).length));
+    await waitFor(() => received === N, "every message");
+    // Under FLUSH_LIMIT (the test above, 8 connections) nothing is written before the end of the turn.
+    assert.equal(atTickEnd, N, "all batches written when the sending callback returned");
+    assert.ok(servers.every((p, i) => p.writes.calls - before[i] === 1), "one write per connection");
+    for (const c of clients) c.terminate();
+    wss.close();
+  });
+
   for (const deflate of [false, true]) {
     it(`sends made while the batch is being written (setImmediate, a close right after sends) all arrive, in order${deflate ? " (permessage-deflate)" : ""}`, async () => {
       wss = await startServer();
