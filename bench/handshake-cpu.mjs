@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
  * Server CPU per opening handshake: the server under test runs in this process (pin it with taskset), the C load
- * generator opens N connections 256 at a time from the other core. Prints the load generator's handshake rate and
- * this process's user and system CPU time per handshake, from the first connection to the Nth — a steadier figure
+ * generator opens N connections 256 at a time (--concurrency) from the other core. Prints the load generator's
+ * handshake rate and this process's user and system CPU time per handshake, from the first connection to the Nth — a steadier figure
  * than the rate, which also depends on both sides' wake-ups. With --profile, the top self-time entries of a CPU
  * profile of the same span (the inspector's sampling profiler, so shutdown is not in it).
  *
- *   taskset -c 0 node bench/handshake-cpu.mjs [wshub|ws|raw] [--conns 10000] [--profile] [--top 30]
+ *   taskset -c 0 node bench/handshake-cpu.mjs [wshub|ws|raw] [--conns 10000] [--concurrency 256] [--profile] [--top 30]
  * (raw: a node:net server that answers the upgrade and nothing else; ws runs without bufferutil only when
  * WS_NO_BUFFER_UTIL=1 is set.)
  */
@@ -85,7 +85,7 @@ if (PROFILE) {
   await session.post("Profiler.start");
 }
 const cpu0 = process.cpuUsage();
-const lg = spawnPinned(LOAD_CORE, LOADGEN, ["idle", "--conns", String(N), "--concurrency", "256", "--port", String(port), "--hold", "60"]);
+const lg = spawnPinned(LOAD_CORE, LOADGEN, ["idle", "--conns", String(N), "--concurrency", String(opt("concurrency", 256)), "--port", String(port), "--hold", "60"]);
 const lines = new JsonLines(lg, "loadgen");
 const connected = await lines.next((m) => m.event === "connected", 120_000);
 await finished;
