@@ -305,7 +305,7 @@ function switchCongestionControl() {
     }
   };
   process.once("exit", restore);
-  for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => (restore(), process.exit(130)));
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]]) process.once(sig, () => (restore(), process.exit(code)));
   return { machineCc, serverCc: CC, restore };
 }
 
