@@ -62,8 +62,6 @@ export class SocketTransport implements ConnectionHandler {
   private readonly listener: TransportListener;
   private readonly closeTimeout: number;
   private corked = false;
-  /** A write of WRITE_AT_ONCE bytes or more is in the batch: it is flushed on nextTick, not at the end of the turn. */
-  private flushSoon = false;
   private closed = false;
   private ended = false;
   /** Close timer and socket error (see TransportRare): null until the closing timer is armed or an error comes. */
@@ -190,10 +188,8 @@ export class SocketTransport implements ConnectionHandler {
     if (!this.corked) this.cork();
     this.wireWritten += data.length;
     socket.write(data);
-    if (data.length >= WRITE_AT_ONCE && !this.flushSoon) {
-      this.flushSoon = true;
-      process.nextTick(flushOne, this);
-    }
+    // A large write takes its batch out at the end of this tick (the flush of a second one finds nothing left).
+    if (data.length >= WRITE_AT_ONCE) process.nextTick(flushOne, this);
   }
 
   /**
@@ -217,7 +213,6 @@ export class SocketTransport implements ConnectionHandler {
 
   /** Writes everything batched in this turn now. */
   flush(): void {
-    this.flushSoon = false;
     if (this.corked) {
       this.corked = false;
       this.socket.uncork();

@@ -21,6 +21,9 @@ function countWrites(socket) {
   return counter;
 }
 
+/** Resolves once `pred()` holds (checked every 2 ms); rejects after `ms` naming `what`. */
+const waitFor = (pred, what, ms = 10_000) => withTimeout((async () => { while (!pred()) await sleep(2); })(), ms, what);
+
 /** Opens `n` ws clients (offering permessage-deflate only if asked); resolves with [{ client, server, writes, messages }] once all are open on both sides. */
 async function openPairs(wss, n, { deflate = false } = {}) {
   const serverSide = [];
@@ -33,11 +36,9 @@ async function openPairs(wss, n, { deflate = false } = {}) {
     await withTimeout(new Promise((resolve, reject) => (client.once("open", resolve), client.once("error", reject))), 5000, "ws open");
     clients.push({ client, messages });
   }
-  await withTimeout((async () => { while (serverSide.length < n) await sleep(5); })(), 5000, "server connections");
+  await waitFor(() => serverSide.length === n, "server connections", 5000);
   return clients.map((c, i) => ({ ...c, ...serverSide[i] }));
 }
-
-const waitFor = (pred, what) => withTimeout((async () => { while (!pred()) await sleep(2); })(), 10_000, what);
 
 describe("write batching: one write per connection per event-loop turn", () => {
   let wss;
