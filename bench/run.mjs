@@ -13,6 +13,8 @@
  *   --servers a,b      run only these servers/clients (ids: raw, ws, ws-bufferutil, wshub, ...)
  *   --warmup S --duration S   override the per-run windows (seconds)
  *   --out FILE         report path (default docs/benchmarks.md); --no-write prints it only
+ *   --idle-warm N      idle: open and close N connections on each server before the measured ones (JIT and heap
+ *                      warmed; default 0: the handshakes of a freshly started server are measured)
  *   --cc NAME          the machine's default TCP congestion control for the run (e.g. cubic): the servers'
  *                      sockets take it (Node cannot set it per socket); switched through
  *                      /proc/sys/net/ipv4/tcp_congestion_control (root) and restored when the run ends.
@@ -52,6 +54,7 @@ const SERVERS = value("servers", "").split(",").filter(Boolean);
 const OUT = path.resolve(ROOT, value("out", "docs/benchmarks.md"));
 const WRITE = !flag("no-write");
 const CC = value("cc", null);
+const IDLE_WARM = Number(value("idle-warm", 0));
 const CC_FILE = "/proc/sys/net/ipv4/tcp_congestion_control";
 
 // ---------------------------------------------------------------------------------------------
@@ -77,7 +80,7 @@ const CLIENT_DEFS = {
 const STD = ["raw", "ws", "ws-bufferutil", "wshub", "reflect"];
 const ECHO = ["raw", "floor", "ws", "ws-bufferutil", "wshub", "reflect"];
 const BIN = ["raw", "floor", "ws", "ws-bufferutil", "wshub", "wshub-arraybuffer", "reflect"];
-const IDLE = ["raw", "ws", "ws-bufferutil", "wshub"];
+const IDLE = ["raw", "ws", "ws-bufferutil", "wshub", "reflect"];
 
 /**
  * The compressed-echo payload: 2 KiB of chat-like JSON, deflated once here (RFC 7692 §7.2.1: compress,
@@ -189,9 +192,19 @@ async function runLoad(sc, id) {
 
 /** idle: handshakes/s, then RSS per connection after a settle (both sides collected first). */
 async function runIdle(sc, id) {
-  const server = await startServer(id, "echo");
+  // The C reflector answers the handshakes and then only reads (its broadcast mode: no per-connection pipe).
+  const server = await startServer(id, SERVER_DEFS[id].capacity ? "bcast" : "echo");
   try {
     await sleep(300);
+    if (IDLE_WARM > 0) {
+      const warm = spawnPinned(LOAD_CORE, LOADGEN, ["idle", "--conns", String(IDLE_WARM), "--port", String(server.port), "--hold", "300"]);
+      const wl = new JsonLines(warm, `warm-up loadgen (${id})`);
+      await wl.next((m) => m.event === "connected", 120_000);
+      warm.stdin.write("done\n");
+      await wl.next((m) => m.event === "result", 10_000);
+      await stop(warm);
+      await sleep(1000);
+    }
     const heap0 = await gc(server);
     const rss0 = rssBytes(server.pid);
     const c0 = cpuSeconds(server.pid);
@@ -385,7 +398,8 @@ function report(results, m, elapsed, charts) {
   L.push("- Echo servers answer each message with `ws.send(data)` (wshub: `ws.onmessage = (e) => ws.send(e.data)`; the server-side default binaryType is already `nodebuffer`, and a row with `arraybuffer` is shown for binary). Broadcast: every received message goes to every connection (wshub: `hub.broadcast(e.data)` when the Hub exists, else a loop over `wss.clients`; ws: a loop over `wss.clients`; raw: framed once, written to all). The publisher keeps a fixed number of messages in flight (a message leaves the window once every subscriber has it).");
   L.push(`- wshub broadcast used ${HUB ? "`new Hub(wss)` and `hub.broadcast(data)` (src/hub)" : "a loop over `wss.clients` (no Hub in dist/ at the time of the run)"}.`);
   L.push("- Plain `ws` runs with `WS_NO_BUFFER_UTIL=1`; `ws + bufferutil` loads the native addon.");
-  L.push("- Idle: the load generator opens the connections 256 at a time (handshakes/s = connections / time to the last handshake); RSS per connection = (server RSS after a settle of " + SETTLE + " s and a forced GC − RSS before any connection after a forced GC) / N.");
+  L.push("- Idle: the load generator opens the connections 256 at a time (handshakes/s = connections / time to the last handshake); RSS per connection = (server RSS after a settle of " + SETTLE + " s and a forced GC − RSS before any connection after a forced GC) / N. " +
+    (IDLE_WARM > 0 ? `With \`--idle-warm ${IDLE_WARM}\`: each server first took ${IDLE_WARM.toLocaleString("en-US")} connections, closed again 1 s before the measured ones (JIT and heap warmed).` : "Each server is freshly started: its handshakes include the JIT compiling its code and the heap growing (`--idle-warm N` warms it first)."));
   L.push("- Client receive: a raw node:net sender (`bench/servers/stream.mjs`, pinned to the load core) writes 32 B text frames as fast as the socket drains; the client under test (pinned to the server core) counts `message` events. Its CPU is in the server column, the sender's in the load column.");
   L.push("");
 
@@ -415,28 +429,30 @@ function report(results, m, elapsed, charts) {
   L.push("");
 
   // Load generator headroom
-  const lgRows = Object.values(results).filter(({ sc, runs }) => (sc.kind === "echo" || sc.kind === "bcast") && runs.wshub && (runs.raw || runs.reflect));
+  const lgRows = Object.values(results).filter(({ sc, runs }) => (sc.kind === "echo" || sc.kind === "bcast" || sc.kind === "idle") && runs.wshub && (runs.raw || runs.reflect));
   if (lgRows.length) {
     L.push("## Is the load generator the bottleneck?");
     L.push("");
     L.push("The load generator must sustain at least 3× the rate wshub reaches. The same load generator run (same connections, in-flight window and message) is pointed at two other servers on the server core:");
     L.push("");
     L.push("- the raw node:net ceiling (`bench/servers/raw.mjs`): a Node server doing the least a WebSocket server must do. It is a Node process on the server core, so once wshub gets close to it — or beats it, as with 64 KiB and 1 MiB messages, where its JavaScript unmasking costs more than wshub's — this ratio says more about that server than about the load generator;");
-    L.push("- the C reflector (`loadgen reflect`, in `bench/loadgen/loadgen.c`), which costs far less per message than any server. Echo: after a fixed 101 it sends back every byte it receives unchanged — no frame parsing, no unmasking, so the load generator gets its own masked frames back (it accepts them; a real server must not mask, RFC 6455 §5.1) — with `splice()` through a pipe (socket → pipe → socket, nothing copied to user space) when the connection's first frame is under 256 KiB, and with one `read()` of up to 1 MiB and one `write()` of the same bytes for bigger ones. Broadcast: it unmasks the publisher's messages, frames all that one read brought once, and `write()`s that batch to every subscriber. Its sockets use CUBIC like the load generator's. The pair runs as fast as the slower of the two allows: if only the load generator's core is full, the rate is the load generator's capacity; if the reflector's core is full too (or only it is), the load generator's capacity is at least that rate.");
+    L.push("- the C reflector (`loadgen reflect`, in `bench/loadgen/loadgen.c`), which costs far less per message than any server. Echo: after a fixed 101 it sends back every byte it receives unchanged — no frame parsing, no unmasking, so the load generator gets its own masked frames back (it accepts them; a real server must not mask, RFC 6455 §5.1) — with `splice()` through a pipe (socket → pipe → socket, nothing copied to user space) when the connection's first frame is under 256 KiB, and with one `read()` of up to 1 MiB and one `write()` of the same bytes for bigger ones. Broadcast: it unmasks the publisher's messages, frames all that one read brought once, and `write()`s that batch to every subscriber. Idle (handshakes/s): it answers each request with a fixed 101 (no SHA-1) and then only reads; the rates and CPU shares of that row are over the handshakes. Its sockets use CUBIC like the load generator's. The pair runs as fast as the slower of the two allows: if only the load generator's core is full, the rate is the load generator's capacity; if the reflector's core is full too (or only it is), the load generator's capacity is at least that rate.");
     L.push("");
     L.push("CPU columns: the load generator's own getrusage over the window and the server's (or reflector's) utime+stime, as a share of one core. On loopback the sending process also runs the kernel's TCP receive work for its peer's socket, so each side's CPU includes part of the other's network cost. *Est. capacity* = reflector rate ÷ the load generator's CPU share there ÷ wshub's rate, round by round: a linear extrapolation to a full core (tick-based CPU accounting; a lightly loaded load generator spends relatively more on wake-ups, so it tends to understate). *≥ 3×*: \"yes\" when a measured ratio (raw or reflector) reaches 3, \"estimated\" when only the extrapolation does.");
     L.push("");
     L.push("| Scenario | wshub | load gen. CPU at wshub | raw ceiling ÷ wshub | load gen. CPU at raw | C reflector ÷ wshub | reflector CPU / load gen. CPU at reflector | est. capacity ÷ wshub | ≥ 3× |");
     L.push("|---|---|---|---|---|---|---|---|---|");
     for (const { sc, runs } of lgRows) {
-      const w = summary(runs.wshub.map((x) => x.rate));
-      const r = runs.raw ? ratios(runs.raw, runs.wshub, "rate") : summary([]);
-      const c = runs.reflect ? ratios(runs.reflect, runs.wshub, "rate") : summary([]);
-      const est = runs.reflect ? ratios(runs.reflect.map((x) => ({ cap: x.loadCpu > 0 ? x.rate / x.loadCpu : NaN })), runs.wshub.map((x) => ({ cap: x.rate })), "cap") : summary([]);
+      // idle: the handshake rate, with both sides' CPU over the handshakes
+      const key = sc.kind === "idle" ? "hsRate" : "rate";
+      const w = summary(runs.wshub.map((x) => x[key]));
+      const r = runs.raw ? ratios(runs.raw, runs.wshub, key) : summary([]);
+      const c = runs.reflect ? ratios(runs.reflect, runs.wshub, key) : summary([]);
+      const est = runs.reflect ? ratios(runs.reflect.map((x) => ({ cap: x.loadCpu > 0 ? x[key] / x.loadCpu : NaN })), runs.wshub.map((x) => ({ cap: x[key] })), "cap") : summary([]);
       const best = Math.max(Number.isFinite(r.median) ? r.median : 0, Number.isFinite(c.median) ? c.median : 0);
       const met = best >= 3 ? "yes" : est.median >= 3 ? "estimated" : best > 0 ? "no" : "—";
       const cpu = (rs, key) => (rs ? pct(median(rs.map((x) => x[key]))) : "—");
-      L.push(`| ${sc.id} | ${fmtRange(w)} | ${cpu(runs.wshub, "loadCpu")} | ${fmtRatio(r)} | ${cpu(runs.raw, "loadCpu")} | ${fmtRatio(c)} | ${runs.reflect ? `${cpu(runs.reflect, "serverCpu")} / ${cpu(runs.reflect, "loadCpu")}` : "—"} | ${fmtRatio(est)} | ${met} |`);
+      L.push(`| ${sc.kind === "idle" ? `${sc.id} (handshakes/s)` : sc.id} | ${fmtRange(w)} | ${cpu(runs.wshub, "loadCpu")} | ${fmtRatio(r)} | ${cpu(runs.raw, "loadCpu")} | ${fmtRatio(c)} | ${runs.reflect ? `${cpu(runs.reflect, "serverCpu")} / ${cpu(runs.reflect, "loadCpu")}` : "—"} | ${fmtRatio(est)} | ${met} |`);
     }
     // Other work on the pinned cores during the window (the machine may be shared): core busy share − the share of our
     // process there − the core's ksoftirqd (network work the kernel deferred, for our processes or anyone's).
@@ -504,6 +520,7 @@ function report(results, m, elapsed, charts) {
   L.push("npm run bench              # full run, about 10–15 minutes");
   L.push("npm run bench -- --quick   # under 3 minutes, short windows");
   L.push("npm run bench -- --cc cubic   # the servers' sockets on CUBIC for the run (root; the machine's default is restored)");
+  L.push("npm run bench -- --only idle --idle-warm 3000   # handshakes of warmed servers (3,000 connections opened and closed first)");
   L.push("npm run bench -- --only echo-32 --servers ws,wshub --rounds 5");
   L.push("node bench/profile.mjs echo-32-16   # CPU profile of the wshub server under one scenario (self time, mapped to src/)");
   L.push("taskset -c 0 node bench/handshake-cpu.mjs wshub --profile   # server CPU per handshake (wshub|ws|raw), 10,000 connections");

@@ -1044,6 +1044,9 @@ int main(int argc, char **argv) {
       if (d->state == ST_OPEN) flush(d);
     }
     ndirty = 0;
+    /* A handshake that failed (kill_conn) frees its place too: the next connections start, so that failures end
+       in the "handshakes failed" report below rather than in a stalled pipeline and a timeout. */
+    while (phase == 0 && started_count < nconns && pending_count < opt.concurrency) start_conn(&conns[started_count], &addr);
 
     double t = now();
     if (phase == 0) {
