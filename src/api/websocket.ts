@@ -1,6 +1,6 @@
 /** The WHATWG WebSocket client for Node (HTML §9.3.2 constructor steps), dialing through node/dial. */
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
-import { isToken } from "../protocol/handshake.js";
+import { isToken } from "../protocol/http-head.js";
 import { dial, type DialHandle } from "../node/dial.js";
 import { SocketTransport } from "../node/socket-transport.js";
 import { buildClientOffer, validateServerAnswer, type DeflateParams } from "../protocol/extensions/permessage-deflate.js";

@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { IncomingHttpHeaders } from "node:http";
 import { HandshakeError } from "../protocol/errors.js";
 import { dropSharedReads, holdSharedReads, readIntoSharedBuffer, readsIntoSharedBuffer, type SharedReadCallback } from "./shared-read.js";
-import { buildErrorResponse, forEachHeaderLine, parseHeaderFields, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/handshake.js";
+import { buildErrorResponse, forEachHeaderLine, parseHeaderFields, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/http-head.js";
 
 /**
  * The request a standalone server's connection came from: the fields of Node's IncomingMessage that upgrade

@@ -9,23 +9,25 @@ export { FrameParser, ParserState, type FrameSink, type FrameParserOptions } fro
 export {
   computeAccept,
   generateKey,
-  isToken,
-  splitList,
   validateUpgradeRequest,
   buildUpgradeResponse,
-  buildErrorResponse,
   buildUpgradeRequest,
-  parseResponseHead,
-  parseRequestHead,
   encodeUpgradeResponse,
   validateUpgradeResponse,
-  type HeaderMap,
   type UpgradeRequestInfo,
   type ValidatedUpgrade,
-  type ResponseHead,
-  type RequestHead,
   type ValidatedResponse,
 } from "./handshake.js";
+export {
+  isToken,
+  splitList,
+  buildErrorResponse,
+  parseResponseHead,
+  parseRequestHead,
+  type HeaderMap,
+  type ResponseHead,
+  type RequestHead,
+} from "./http-head.js";
 export { Connection, type ConnectionHandler, type ConnectionOptions, type MessageInflater } from "./connection.js";
 export { PROTOCOL_DEFAULTS, type ProtocolOptions } from "./options.js";
 export * from "./extensions/index.js";
