@@ -4,7 +4,8 @@ import { isToken } from "../protocol/http-head.js";
 import { dial, type DialHandle } from "../node/dial.js";
 import { SocketTransport } from "../node/socket-transport.js";
 import { buildClientOffer, validateServerAnswer, type DeflateParams } from "../protocol/extensions/permessage-deflate.js";
-import { PerMessageDeflate, resolveClientDeflate, type PerMessageDeflateOptions } from "../node/deflate.js";
+import { PerMessageDeflate } from "../node/deflate.js";
+import { resolveClientDeflate, type PerMessageDeflateOptions } from "../node/deflate-options.js";
 import { WebSocketBase, defineReadyStateConstants, type BinaryType } from "./websocket-base.js";
 
 export interface WebSocketOptions {
