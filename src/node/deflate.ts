@@ -12,7 +12,7 @@
 import { constants as zc, createDeflateRaw, createInflateRaw, deflateRawSync, inflateRawSync, type DeflateRaw, type InflateRaw } from "node:zlib";
 import { CloseCode } from "../protocol/constants.js";
 import { ProtocolError } from "../protocol/errors.js";
-import type { MessageInflater } from "../protocol/connection.js";
+import type { MessageInflater } from "../protocol/connection-handler.js";
 import type { DeflateParams } from "../protocol/extensions/permessage-deflate.js";
 import { sharedZlibLimiter, type ZlibLimiter } from "./deflate-limiter.js";
 import type { DeflateCodecOptions } from "./deflate-options.js";
