@@ -97,6 +97,15 @@ describe("src/ layout (issue 21: one concern per file, dependencies point down)"
     );
   });
 
+  it("docs/api.md lists every error code src/ can produce", () => {
+    const docs = readFileSync(join(ROOT, "docs", "api.md"), "utf8");
+    const codes = new Set();
+    for (const text of TEXT.values()) for (const m of text.matchAll(/["'`](WS_ERR_[A-Z0-9_]+)["'`]/g)) codes.add(m[1]);
+    assert.ok(codes.size > 20, `only ${codes.size} codes found`);
+    const missing = [...codes].filter((c) => !docs.includes(`\`${c}\``)).sort();
+    assert.deepEqual(missing, [], `add these to the error code table of docs/api.md:\n${missing.join("\n")}`);
+  });
+
   it("the repeated-block check finds a block written twice, and not one written once", () => {
     const block = ["const a = f(x);", "const b = g(a);", "if (b > 1) {", "  h(b);", "}", "let c = a + b;", "c *= 2;", "return c;"];
     const sources = new Map([
