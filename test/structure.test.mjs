@@ -54,8 +54,7 @@ describe("src/ layout (issue 21: one concern per file, dependencies point down)"
       const lines = text.endsWith("\n") ? text.split("\n").length - 1 : text.split("\n").length;
       if (lines > MAX_LINES) long.push(`src/${file}: ${lines} lines`);
     }
-    const hub = long.some((l) => l.startsWith("src/hub/")) ? "\n(src/hub/ is being split by the hub engineer, issue 21: expected to fail until that lands)" : "";
-    assert.deepEqual(long, [], `split these files by concern (at most ${MAX_LINES} lines each):\n${long.join("\n")}${hub}`);
+    assert.deepEqual(long, [], `split these files by concern (at most ${MAX_LINES} lines each):\n${long.join("\n")}`);
   });
 
   it("src/protocol/ is sans-I/O: no node:net/http/https/tls/dgram/timers, no imports from outside src/protocol/", () => {
@@ -91,9 +90,8 @@ describe("src/ layout (issue 21: one concern per file, dependencies point down)"
     assert.deepEqual(
       bad,
       [],
-      "EXPECTED TO FAIL until the hub rewrite (issue 21, hub engineer) lands: the hub must see connections only " +
-        "through an interface that src/api/ implements, and never import src/node/ (nor src/api/, src/cluster/, " +
-        `src/cli/, src/chat/). Imports found:\n${bad.join("\n")}`,
+      "the hub sees connections only through its HubConnection interface, which src/api/ implements, and never " +
+        `imports src/node/ (nor src/api/, src/cluster/, src/cli/, src/chat/). Imports found:\n${bad.join("\n")}`,
     );
   });
 
