@@ -232,7 +232,7 @@ class Chat:
         except ChatError as err:
             reply = {"type": "error", "code": err.code, "reason": err.reason, "ts": now()}
             if err.ref is not None:
-                reply = {"type": "error", "code": err.code, "reason": err.reason, "ref": err.ref, "ts": reply["ts"]}
+                reply["ref"] = err.ref  # after ts, as wshub writes it
             self.send(client, reply)
 
     def handle(self, client, msg):
