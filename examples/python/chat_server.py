@@ -346,7 +346,12 @@ def parse_args(argv=None):
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="also accept browser pages from ORIGIN, e.g. http://127.0.0.1:8080 (repeatable)")
     p.add_argument("--public", default=PUBLIC_DIR, help="directory of the chat page (default: the repository's public/)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        p.error(f"--port must be 0-65535, not {args.port}")
+    if args.max_payload < 1:
+        p.error(f"--max-payload must be at least 1, not {args.max_payload}")
+    return args
 
 
 async def main(args):
