@@ -2,7 +2,6 @@
  * Shared fixtures of the wshub/ws tests: servers of both implementations on 127.0.0.1, bounded event waits
  * (the arguments of an EventEmitter event, as an array), raw TCP clients for handshake answers.
  */
-import { once } from "node:events";
 import { connect } from "node:net";
 import * as ws from "ws";
 import * as compat from "../../dist/compat/index.js";
@@ -10,9 +9,9 @@ import { withTimeout } from "../helpers/index.mjs";
 
 export { ws, compat, withTimeout };
 
-/** Resolves with the arguments of the next `type` event of an EventEmitter; rejects on 'error' or after `ms`. */
+/** Resolves with the arguments of the next `type` event of an EventEmitter (as an array); rejects after `ms`. */
 export function next(emitter, type, ms = 5000) {
-  return withTimeout(once(emitter, type), ms, `waiting for '${type}'`);
+  return withTimeout(new Promise((resolve) => emitter.once(type, (...args) => resolve(args))), ms, `waiting for '${type}'`);
 }
 
 /** A standalone server of `impl` (compat or ws) on 127.0.0.1:0, listening. */
