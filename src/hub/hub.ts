@@ -145,7 +145,7 @@ export class Hub<T = unknown> extends EventEmitter<HubEvents<T>> implements Loca
   add(ws: ServerWebSocket<T>): boolean {
     const transport = ws._transport;
     if (transport === null || ws.readyState !== ReadyState.OPEN || this.#entries.has(ws.id)) return false;
-    const now = performance.now();
+    const now = this.options.clock.now();
     const entry: Entry<T> = {
       ws,
       transport,

@@ -3,17 +3,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket, CloseEvent, HandshakeError, ProtocolError } from "../../dist/index.js";
-import {
-  startApiServer,
-  startRawServer,
-  openClient,
-  closed,
-  nextEvent,
-  recordEvents,
-  serverFrame,
-  closePayload,
-  sleep,
-} from "./fixtures.mjs";
+import { startApiServer, openClient, closed, recordEvents } from "./fixtures.mjs";
+import { startRawServer, nextEvent, serverFrame, closePayload, sleep } from "../helpers/index.mjs";
 
 describe("WHATWG WebSockets §Feedback from the protocol — event objects", () => {
   let srv;
@@ -280,10 +271,11 @@ describe("Node extras on both sides: ping() and the ping/pong events", () => {
     assert.equal((await pong).data.toString(), "heartbeat");
     const connecting = new WebSocket(srv.url + "/echo");
     assert.throws(() => connecting.ping(), (e) => e.name === "InvalidStateError");
+    const connectingClosed = closed(connecting);
     connecting.close();
     const c = closed(ws);
     ws.close();
     await c;
-    await sleep(10);
+    await connectingClosed;
   });
 });

@@ -7,6 +7,7 @@ import { createServer } from "node:http";
 import { chromium } from "playwright-core";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
 import { CLIENT_SOURCE, SCENARIOS } from "./client-script.mjs";
+import { withTimeout } from "../helpers/index.mjs";
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -17,17 +18,6 @@ const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-
-/** Rejects after `ms` so that no wait in this file is unbounded. */
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 // The scenario's server side, chosen by the request path.
 function startWsServer() {

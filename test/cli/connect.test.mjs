@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { runCli, startServe, waitFor, MAIN, ROOT } from "./spawn.mjs";
+import { runCli, startServe, MAIN, ROOT } from "./spawn.mjs";
+import { waitFor } from "../helpers/index.mjs";
 
 const LINE = /^\d\d:\d\d:\d\d\.\d{3} ([<>]) (.*)$/;
 

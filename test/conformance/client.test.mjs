@@ -5,8 +5,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { WebSocket } from "../../dist/index.js";
-import { closePayload, parseFrames, s } from "../protocol/wire.mjs";
-import { acceptFor, RawPeer, splitHead } from "./raw-peer.mjs";
+import { closePayload, parseFrames, s } from "../helpers/frames.mjs";
+import { acceptFor, RawPeer, splitHead, withTimeout } from "../helpers/index.mjs";
 
 const TIMEOUT = 5000;
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -62,13 +62,6 @@ function watch(ws) {
     resolveClosed(e);
   });
   return { log, closed };
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
 }
 
 /** Frames the raw server received from the client (all complete ones). */

@@ -5,9 +5,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocketServer, WebSocket } from "../../dist/index.js";
-import { frame, parseFrames } from "../protocol/wire.mjs";
-import { openWebSocket } from "./raw-peer.mjs";
-import { prng } from "../helpers/index.mjs";
+import { frame, parseFrames } from "../helpers/frames.mjs";
+import { openWebSocket, prng } from "../helpers/index.mjs";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CONNECTIONS = 400;

@@ -4,9 +4,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer } from "../../dist/index.js";
-import { c, closePayload, s } from "../protocol/wire.mjs";
-import { acceptFor, connectRaw, splitHead } from "./raw-peer.mjs";
-import { startEchoServer } from "../helpers/index.mjs";
+import { c, closePayload, s } from "../helpers/frames.mjs";
+import { acceptFor, connectRaw, splitHead, startEchoServer } from "../helpers/index.mjs";
 
 const TIMEOUT = 5000;
 let wss;

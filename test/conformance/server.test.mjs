@@ -4,10 +4,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocketServer } from "../../dist/index.js";
-import { c, closePayload, frame, s } from "../protocol/wire.mjs";
+import { c, closePayload, frame, s } from "../helpers/frames.mjs";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
-import { connectRaw, diffAt, openWebSocket, splitHead } from "./raw-peer.mjs";
-import { startEchoServer } from "../helpers/index.mjs";
+import { connectRaw, diffAt, openWebSocket, splitHead, startEchoServer } from "../helpers/index.mjs";
 
 const CASE_TIMEOUT = 8000;
 const MiB = 1024 * 1024;

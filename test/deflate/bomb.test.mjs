@@ -10,7 +10,8 @@ import { constants as zc, createDeflateRaw } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import WS from "ws";
 import { WebSocketServer } from "../../dist/index.js";
-import { listening, opened, text, withTimeout } from "./helpers.mjs";
+import { text } from "./helpers.mjs";
+import { listening, opened, withTimeout } from "../helpers/index.mjs";
 
 const SERVER = fileURLToPath(new URL("./fixtures/bomb-server.mjs", import.meta.url));
 

@@ -8,7 +8,8 @@ import { connect } from "node:net";
 import { inflateRawSync, constants as zc } from "node:zlib";
 import WS from "ws";
 import { WebSocket, WebSocketServer, Hub } from "../../dist/index.js";
-import { text, binary, listening, collect, collectWs, opened, withTimeout } from "./helpers.mjs";
+import { text, binary, collect, collectWs } from "./helpers.mjs";
+import { listening, opened, withTimeout } from "../helpers/index.mjs";
 
 /** A raw TCP client that offers permessage-deflate and records every server frame (unmasked) as it is. */
 async function rawPeer(port, offer = "permessage-deflate") {

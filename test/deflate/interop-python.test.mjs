@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
-import { SIZES, text, binary, listening, collect, opened, withTimeout } from "./helpers.mjs";
+import { SIZES, text, binary, collect } from "./helpers.mjs";
+import { listening, opened, withTimeout } from "../helpers/index.mjs";
 
 const PYTHON = "/usr/bin/python3";
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));

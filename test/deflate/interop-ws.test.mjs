@@ -4,7 +4,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WS, { WebSocketServer as WSServer } from "ws";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
-import { SIZES, text, binary, listening, collect, collectWs, opened, withTimeout } from "./helpers.mjs";
+import { SIZES, text, binary, collect, collectWs } from "./helpers.mjs";
+import { listening, opened, withTimeout } from "../helpers/index.mjs";
 
 function payloads() {
   const out = [];

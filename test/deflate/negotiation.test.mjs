@@ -6,6 +6,7 @@ import { createServer, connect } from "node:net";
 import { createHash } from "node:crypto";
 import { parseExtensions, negotiateServer, buildClientOffer, validateServerAnswer } from "../../dist/protocol/index.js";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
+import { withTimeout } from "../helpers/index.mjs";
 
 const SERVER_DEFAULT = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 const SERVER_TAKEOVER = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
@@ -170,11 +171,6 @@ describe("RFC 7692 §5.2 client: offer and validation of the server's answer", (
 });
 
 // ---- end to end over loopback ----
-
-function withTimeout(p, ms, what) {
-  let t;
-  return Promise.race([p, new Promise((_, j) => (t = setTimeout(() => j(new Error(`timeout: ${what}`)), ms)))]).finally(() => clearTimeout(t));
-}
 
 /** Sends a raw upgrade request with `ext` and returns the response head. */
 function rawUpgrade(port, ext) {

@@ -14,7 +14,8 @@ import {
   resolveCodecOptions,
 } from "../../dist/node/deflate.js";
 import { pooledStreamCount, clearZlibPools } from "../../dist/node/deflate-pool.js";
-import { text, listening, collectWs, opened, withTimeout } from "./helpers.mjs";
+import { text, collectWs } from "./helpers.mjs";
+import { listening, opened, withTimeout } from "../helpers/index.mjs";
 
 const NO_TAKEOVER = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 

@@ -6,9 +6,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { rawConnect, clientClose } from "./raw-client.mjs";
+import { rawConnect, clientClose, withTimeout } from "../helpers/index.mjs";
 import { startHubChild } from "./fixtures/driver.mjs";
-import { withTimeout } from "../helpers/index.mjs";
 
 const CYCLES = 20_000;
 const WARMUP = 2_000;

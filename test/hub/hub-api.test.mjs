@@ -7,8 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, get as httpGet } from "node:http";
 import { Hub, HUB_DEFAULTS, InProcessAdapter, OutgoingMessage, WebSocket, WebSocketServer } from "../../dist/index.js";
-import { withTimeout, startServer, nextEvent, messageQueue } from "../helpers/index.mjs";
-import { rawConnect } from "./raw-client.mjs";
+import { withTimeout, startServer, nextEvent, messageQueue, rawConnect } from "../helpers/index.mjs";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -8,8 +8,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "../../dist/index.js";
-import { withTimeout, nextEvent } from "../helpers/index.mjs";
-import { rawConnect, FrameReader } from "./raw-client.mjs";
+import { withTimeout, nextEvent, rawConnect, FrameReader } from "../helpers/index.mjs";
 import { startHubChild } from "./fixtures/driver.mjs";
 
 const MiB = 1024 * 1024;

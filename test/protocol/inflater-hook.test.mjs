@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection, ProtocolError } from "../../dist/protocol/index.js";
-import { c, closePayload } from "./wire.mjs";
+import { c, closePayload } from "../helpers/frames.mjs";
 import { recordingHandlers } from "./recorder.mjs";
 
 const reverse = (b) => Buffer.from(b).reverse();

@@ -6,9 +6,8 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer } from "../../dist/index.js";
-import { connectRaw, splitHead, upgradeRequest } from "../conformance/raw-peer.mjs";
-import { c } from "../protocol/wire.mjs";
-import { withTimeout } from "../helpers/index.mjs";
+import { connectRaw, splitHead, upgradeRequest, withTimeout } from "../helpers/index.mjs";
+import { c } from "../helpers/frames.mjs";
 
 const TIMEOUT = 5000;
 const TEXT = 0x1;

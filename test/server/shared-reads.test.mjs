@@ -11,9 +11,8 @@ import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
 import { Connection } from "../../dist/protocol/index.js";
 import { WebSocket } from "../../dist/index.js";
 import { HOLD_LIMIT, readsIntoSharedBuffer, useSharedReads } from "../../dist/node/shared-read.js";
-import { acceptFor, connectRaw, splitHead, upgradeRequest } from "../conformance/raw-peer.mjs";
-import { c, parseFrames, s as serverFrame } from "../protocol/wire.mjs";
-import { prng, startEchoServer, startServer, withTimeout } from "../helpers/index.mjs";
+import { acceptFor, connectRaw, splitHead, upgradeRequest, prng, startEchoServer, startServer, withTimeout } from "../helpers/index.mjs";
+import { c, parseFrames, s as serverFrame } from "../helpers/frames.mjs";
 
 const TIMEOUT = 10_000;
 

@@ -8,8 +8,7 @@ import { createServer, IncomingMessage } from "node:http";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer, WebSocket, UpgradeRequest } from "../../dist/index.js";
 import { parseRequestHead, encodeUpgradeResponse, buildUpgradeResponse, HandshakeError } from "../../dist/protocol/index.js";
-import { acceptFor, connectRaw, splitHead } from "../conformance/raw-peer.mjs";
-import { startEchoServer } from "../helpers/index.mjs";
+import { acceptFor, connectRaw, splitHead, startEchoServer } from "../helpers/index.mjs";
 
 const TIMEOUT = 5000;
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
