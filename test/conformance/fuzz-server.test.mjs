@@ -51,7 +51,7 @@ describe("RFC 6455 §7.1.7 robustness over TCP: fuzzed peers fail alone, the ser
   const onUncaught = (err) => uncaught.push(err);
   before(async () => {
     process.on("uncaughtException", onUncaught);
-    wss = new WebSocketServer({ port: 0, host: "127.0.0.1", closeTimeout: 1000 });
+    wss = new WebSocketServer({ host: "127.0.0.1", port: 0, closeTimeout: 1000 });
     wss.on("connection", (ws) => {
       ws.onmessage = (e) => ws.send(e.data);
       ws.onerror = () => {};

@@ -84,7 +84,7 @@ describe("RFC 6455 §4.2.1 handshake faults over raw TCP", () => {
   // Node checks headersTimeout only every connectionsCheckingInterval (30 s by default); the server shortens it
   // so a request head that never completes is refused close to handshakeTimeout.
   it("a request head that never completes is answered 408 within about handshakeTimeout", { timeout: 10_000 }, async () => {
-    const slow = new WebSocketServer({ port: 0, host: "127.0.0.1", handshakeTimeout: 300 });
+    const slow = new WebSocketServer({ host: "127.0.0.1", port: 0, handshakeTimeout: 300 });
     await new Promise((resolve) => slow.once("listening", resolve));
     const peer = await connectRaw(slow.address().port, TIMEOUT);
     try {

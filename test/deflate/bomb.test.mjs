@@ -136,7 +136,7 @@ describe("RFC 7692 compression bomb against maxPayload (issue 6 limits)", () => 
   });
 
   it("the inflated size is counted across the fragments of a message: 3 × 60 KiB against maxPayload 100 KiB → 1009", async () => {
-    const wss = new WebSocketServer({ port: 0, maxPayload: 100 * 1024, perMessageDeflate: true });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, maxPayload: 100 * 1024, perMessageDeflate: true });
     await listening(wss);
     const delivered = [];
     wss.on("connection", (ws) => ws.addEventListener("message", (e) => delivered.push(e.data.length)));

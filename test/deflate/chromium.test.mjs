@@ -67,6 +67,7 @@ describe("RFC 7692 Chromium ↔ our server", () => {
   for (const takeover of [false, true]) {
     it(`exchanges compressed messages (${takeover ? "context takeover" : "no context takeover, the server default"})`, async () => {
       const wss = new WebSocketServer({
+        host: "127.0.0.1",
         port: 0,
         perMessageDeflate: takeover ? { serverNoContextTakeover: false, clientNoContextTakeover: false } : true,
       });

@@ -78,7 +78,7 @@ function inflateMessage(payload) {
 }
 
 async function hubServer(perMessageDeflate = true, hubOptions = {}) {
-  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate });
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate });
   await listening(wss);
   const hub = new Hub(wss, { heartbeatInterval: 0, ...hubOptions });
   const joined = (n) => withTimeout(new Promise((resolve) => {

@@ -47,6 +47,7 @@ describe("RFC 7692 python-websockets client → our server", () => {
   for (const takeover of [false, true]) {
     it(`round-trips 0 B..8 MiB text/binary and fragments (${takeover ? "context takeover" : "no context takeover"})`, async () => {
       const wss = new WebSocketServer({
+        host: "127.0.0.1",
         port: 0,
         maxPayload: 64 * 1024 * 1024,
         perMessageDeflate: takeover ? { serverNoContextTakeover: false, clientNoContextTakeover: false } : true,

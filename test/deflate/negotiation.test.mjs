@@ -193,7 +193,7 @@ function rawUpgrade(port, ext) {
 
 describe("RFC 7692 §5.1 server negotiation over a socket", () => {
   it("answers the first acceptable offer, declines without failing, and ws.extensions matches", async () => {
-    const wss = new WebSocketServer({ port: 0, perMessageDeflate: { serverNoContextTakeover: false, clientNoContextTakeover: false, clientMaxWindowBits: 12 } });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: { serverNoContextTakeover: false, clientNoContextTakeover: false, clientMaxWindowBits: 12 } });
     await new Promise((r) => wss.once("listening", r));
     const seen = [];
     wss.on("connection", (ws) => seen.push(ws.extensions));
@@ -214,7 +214,7 @@ describe("RFC 7692 §5.1 server negotiation over a socket", () => {
     }
   });
   it("perMessageDeflate: false declines every offer", async () => {
-    const wss = new WebSocketServer({ port: 0, perMessageDeflate: false });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
     await new Promise((r) => wss.once("listening", r));
     try {
       const head = await rawUpgrade(wss.address().port, "permessage-deflate");

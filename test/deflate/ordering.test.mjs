@@ -33,7 +33,7 @@ function assertSame(got, sent) {
 }
 
 async function server(options = {}) {
-  const wss = new WebSocketServer({ port: 0, ...options });
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...options });
   await listening(wss);
   return wss;
 }

@@ -116,7 +116,7 @@ describe("RFC 7692 §7.2.1 synchronous compression and pooled contexts", () => {
 
   it("300 connections sending 64 KiB messages at once: all intact, idle pooled streams bounded by the limit", async () => {
     clearZlibPools();
-    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: { concurrencyLimit: 4 } });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: { concurrencyLimit: 4 } });
     await listening(wss);
     const N = 300;
     const clients = [];

@@ -9,15 +9,20 @@ export const acceptFor = (key) => createHash("sha1").update(key + GUID).digest("
 
 /** A TCP socket that collects every byte it receives and can wait for conditions with a deadline. */
 export class RawPeer {
+  // Chunks are joined only when `received` is read, so a large message is not copied once per chunk.
+  #received = Buffer.alloc(0);
+  #chunks = [];
+  #length = 0;
+
   constructor(socket) {
     this.socket = socket;
-    this.received = Buffer.alloc(0);
     this.ended = false; // the peer sent FIN
     this.closed = false;
     this.errors = [];
     this.waiters = new Set();
     socket.on("data", (d) => {
-      this.received = Buffer.concat([this.received, d]);
+      this.#chunks.push(d);
+      this.#length += d.length;
       this.#notify();
     });
     socket.on("end", () => {
@@ -34,6 +39,26 @@ export class RawPeer {
       this.errors.push(err);
       this.#notify();
     });
+  }
+
+  /** Every byte received (after the handshake, once openWebSocket() has run). */
+  get received() {
+    if (this.#chunks.length > 0) {
+      this.#received = Buffer.concat([this.#received, ...this.#chunks]);
+      this.#chunks = [];
+    }
+    return this.#received;
+  }
+
+  set received(bytes) {
+    this.#chunks = [];
+    this.#received = bytes;
+    this.#length = bytes.length;
+  }
+
+  /** received.length, without joining the chunks. */
+  get receivedLength() {
+    return this.#length;
   }
 
   #notify() {

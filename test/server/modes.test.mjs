@@ -59,7 +59,7 @@ async function rawStatus(port, path) {
 
 describe("RFC 6455 §4.2 server modes", () => {
   test("standalone: every connection gets a distinct UUID id; url points at the server", async () => {
-    const wss = new WebSocketServer({ port: 0 });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((r) => wss.once("listening", r));
     const ids = [];
     wss.on("connection", (ws) => ids.push(ws.id));
@@ -133,7 +133,7 @@ describe("RFC 6455 §4.2 server modes", () => {
   });
 
   test("handleProtocols picks the subprotocol; both ends report it", async () => {
-    const wss = new WebSocketServer({ port: 0, handleProtocols: (protocols) => (protocols.includes("v2.chat") ? "v2.chat" : false) });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, handleProtocols: (protocols) => (protocols.includes("v2.chat") ? "v2.chat" : false) });
     await new Promise((r) => wss.once("listening", r));
     const serverSide = new Promise((r) => wss.once("connection", (ws) => r(ws.protocol)));
     const ws = await opened(new WebSocket(wss.url, ["v1.chat", "v2.chat"]));
@@ -149,6 +149,7 @@ describe("RFC 6455 §4.2 server modes", () => {
   test("authenticate (async) sees Origin, headers and URL; accepts with data or refuses with a status", async () => {
     const seen = [];
     const wss = new WebSocketServer({
+      host: "127.0.0.1",
       port: 0,
       authenticate: async ({ req, origin, url }) => {
         seen.push({ origin, token: url.searchParams.get("token"), custom: req.headers["x-custom"] });
@@ -174,7 +175,7 @@ describe("RFC 6455 §4.2 server modes", () => {
   });
 
   test("graceful close(): clients get 1001, the port is released, new upgrades are refused meanwhile", async () => {
-    const wss = new WebSocketServer({ port: 0 });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((r) => wss.once("listening", r));
     const port = wss.address().port;
     const clients = await Promise.all([1, 2].map(() => opened(new WebSocket(wss.url))));
@@ -186,7 +187,7 @@ describe("RFC 6455 §4.2 server modes", () => {
     }
     assert.equal(wss.clients.size, 0);
     // The port is free again.
-    const again = new WebSocketServer({ port });
+    const again = new WebSocketServer({ host: "127.0.0.1", port });
     await new Promise((resolve, reject) => (again.once("listening", resolve), again.once("error", reject)));
     await again.close();
   });

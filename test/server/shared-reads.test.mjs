@@ -11,7 +11,7 @@ import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
 import { Connection } from "../../dist/protocol/index.js";
 import { WebSocket } from "../../dist/index.js";
 import { HOLD_LIMIT, readsIntoSharedBuffer, useSharedReads } from "../../dist/node/shared-read.js";
-import { acceptFor, connectRaw, splitHead, upgradeRequest, prng, startEchoServer, startServer, withTimeout } from "../helpers/index.mjs";
+import { acceptFor, connectRaw, splitHead, upgradeRequest, prng, startEchoServer, startServer, withTimeout, nextEvent } from "../helpers/index.mjs";
 import { c, parseFrames, s as serverFrame } from "../helpers/frames.mjs";
 
 const TIMEOUT = 10_000;
@@ -301,7 +301,8 @@ describe("shared read buffer (client)", () => {
     const server = net.createServer((socket) => {
       let head = "";
       socket.on("data", (d) => {
-        if (head === null) return; // after the handshake: the client's close frame
+        // After the handshake: the client's close frame; answer it and end, so the client closes at once.
+        if (head === null) return void socket.end(serverFrame(0x8, Buffer.from([0x03, 0xe8])));
         head += d.toString("latin1");
         if (head.indexOf("\r\n\r\n") === -1) return;
         const key = /sec-websocket-key: *(\S+)/i.exec(head)[1];
@@ -311,6 +312,7 @@ describe("shared read buffer (client)", () => {
           serverFrame(0x1, "one"),
           serverFrame(0x1, "two"),
         ]));
+        // Not a wait: the peer's script sends the third message in a later packet.
         setTimeout(() => socket.write(serverFrame(0x2, Buffer.alloc(100_000, 4))), 20);
       });
       socket.on("error", () => {});
@@ -333,7 +335,9 @@ describe("shared read buffer (client)", () => {
       assert.equal(got[0], "one");
       assert.equal(got[1], "two");
       assert.ok(got[2].equals(Buffer.alloc(100_000, 4)));
+      const closed = nextEvent(client, "close");
       client.close();
+      await closed;
     } finally {
       server.close();
     }
