@@ -15,10 +15,13 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Build once: `npm ci` builds through the package's prepare script; otherwise build here. The build is incremental
+# (tsconfig.json, dist/.tsbuildinfo), so the one in `npm start` (tested by test/cli/npm-start.test.mjs) is quick.
 if [ ! -d node_modules ] || [ -n "${CI:-}" ]; then
   npm ci --no-audit --no-fund
+else
+  npm run build
 fi
-npm run build
 
 files=$(find test -name '*.test.mjs' | sort)
 if [ -n "${1:-}" ]; then files=$(echo "$files" | grep -E "$1"); fi

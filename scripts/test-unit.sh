@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The in-memory tests (`npm run test:unit`): the sans-I/O protocol core, two endpoints talking in memory, the
+# fuzzer. No sockets, no child processes, no browser. mask-simd.test.mjs starts a child process: `npm test` runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm run build --silent
+files=$(find test/protocol -name '*.test.mjs' ! -name 'mask-simd.test.mjs' | sort)
+exec node --test --test-concurrency=2 $files
