@@ -340,6 +340,7 @@ describe("Hub options", () => {
     assert.throws(() => new Hub(null, { maxBufferedBytes: 0 }), RangeError);
     assert.throws(() => new Hub(null, { idleTimeout: -1 }), RangeError);
     assert.throws(() => new Hub(null, { slowConsumerPolicy: "block" }), TypeError);
+    assert.throws(() => new Hub(null, { clock: { now: () => 0 } }), /clock must have a setTimeout\(\) method/);
     const hub = new Hub(null, { heartbeatInterval: 0, heartbeatTimeout: 99999, maxBufferedBytes: Infinity });
     assert.equal(hub.options.heartbeatInterval, 0);
     assert.equal(hub.options.maxBufferedBytes, Infinity);

@@ -153,7 +153,7 @@ describe("RFC 6455 §4.2 server modes", () => {
       port: 0,
       authenticate: async ({ req, origin, url }) => {
         seen.push({ origin, token: url.searchParams.get("token"), custom: req.headers["x-custom"] });
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setImmediate(r)); // answers in a later turn of the event loop
         if (url.searchParams.get("token") === "good") return { accept: true, data: { user: "alice" } };
         return { accept: false, status: 401, reason: "bad token" };
       },
