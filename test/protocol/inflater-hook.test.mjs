@@ -9,17 +9,24 @@ import { recordingHandlers } from "./recorder.mjs";
 
 const reverse = (b) => Buffer.from(b).reverse();
 
+/** Inflations answered on a later turn and not yet answered. */
+let pending = 0;
+
 /** An inflater that answers synchronously, on a later tick, or with an error when the payload is "ERR". */
 function inflater(mode, log) {
   return {
     inflate(payload, fin, done) {
       log.push(["inflate", payload.toString("latin1"), fin]);
       const answer = () => {
+        if (mode !== "sync") pending--;
         if (payload.toString() === "ERR") done(new ProtocolError("inflate failed", 1009, "TEST_INFLATE"), null);
         else done(null, [reverse(payload)]);
       };
       if (mode === "sync") answer();
-      else setImmediate(answer);
+      else {
+        pending++;
+        setImmediate(answer);
+      }
     },
   };
 }
@@ -38,7 +45,13 @@ function setup(mode) {
   return { conn, events };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/**
+ * Resolves once every inflation has been answered. The core is sans-I/O (no timers of its own): after the last
+ * answer, nothing more can happen, so the events recorded by then are final.
+ */
+async function settle() {
+  while (pending > 0) await new Promise((r) => setImmediate(r));
+}
 
 describe("Connection MessageInflater hook (RFC 7692 §6 RSV1 messages)", () => {
   for (const mode of ["sync", "async"]) {
