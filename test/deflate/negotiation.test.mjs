@@ -6,7 +6,7 @@ import { createServer, connect } from "node:net";
 import { createHash } from "node:crypto";
 import { parseExtensions, negotiateServer, buildClientOffer, validateServerAnswer } from "../../dist/protocol/index.js";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
-import { withTimeout } from "../helpers/index.mjs";
+import { withTimeout, waitFor } from "../helpers/index.mjs";
 
 const SERVER_DEFAULT = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 const SERVER_TAKEOVER = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
@@ -207,7 +207,7 @@ describe("RFC 7692 §5.1 server negotiation over a socket", () => {
       assert.doesNotMatch(head, /Sec-WebSocket-Extensions/i);
       head = await rawUpgrade(port, null);
       assert.doesNotMatch(head, /Sec-WebSocket-Extensions/i);
-      await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => seen.length >= 3, "three connection events", 5000);
       assert.deepEqual(seen, ["permessage-deflate; client_max_window_bits=12", "", ""]);
     } finally {
       await wss.close({ timeout: 500 });
