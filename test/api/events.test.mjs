@@ -109,6 +109,7 @@ describe("WHATWG WebSockets §Feedback from the protocol — abnormal closures (
   it("the TCP connection lost without a close frame: close 1006, wasClean false, and no error event (not failed; as Chromium)", async () => {
     const { events, ev } = await clientAgainstRaw((socket) => {
       socket.write(serverFrame(0x1, "one message"));
+      // Not waits: the peer's script spaces its writes so they arrive as separate packets.
       setTimeout(() => {
         socket.write(Buffer.from([0x82, 0x7e, 0x10])); // half a frame header, then the socket goes away
         setTimeout(() => socket.destroy(), 20);
@@ -123,6 +124,7 @@ describe("WHATWG WebSockets §Feedback from the protocol — abnormal closures (
   });
 
   it("the TCP connection reset: close 1006, wasClean false", async () => {
+    // Not a wait: the peer resets the connection a little after the 101.
     const { ev } = await clientAgainstRaw((socket) => setTimeout(() => socket.resetAndDestroy(), 20));
     assert.deepEqual([ev.code, ev.wasClean], [1006, false]);
   });
@@ -142,7 +144,7 @@ describe("WHATWG WebSockets §Feedback from the protocol — abnormal closures (
   it("a close frame from the server and then TCP closed: close with its code and reason, wasClean true, no error", async () => {
     const { events, ev } = await clientAgainstRaw((socket) => {
       socket.write(serverFrame(0x8, closePayload(4500, "raw bye")));
-      socket.once("data", () => setTimeout(() => socket.end(), 10));
+      socket.once("data", () => setTimeout(() => socket.end(), 10)); // the peer ends TCP a little after the echo
     });
     assert.deepEqual(events.map((e) => e.type), ["open", "close"]);
     assert.deepEqual([ev.code, ev.reason, ev.wasClean], [4500, "raw bye", true]);
@@ -151,7 +153,7 @@ describe("WHATWG WebSockets §Feedback from the protocol — abnormal closures (
   it("a message arriving after the server's close frame is not delivered (the parser stops at the close)", async () => {
     const { events } = await clientAgainstRaw((socket) => {
       socket.write(Buffer.concat([serverFrame(0x8, closePayload(1000)), serverFrame(0x1, "too late")]));
-      socket.once("data", () => setTimeout(() => socket.end(), 10));
+      socket.once("data", () => setTimeout(() => socket.end(), 10)); // the peer ends TCP a little after the echo
     });
     assert.deepEqual(events.map((e) => e.type), ["open", "close"]);
   });

@@ -49,6 +49,7 @@ function startWsServer() {
         // One whole message, then the first bytes of another frame, then the TCP connection is destroyed.
         ws.send("partial stream next");
         const socket = ws._transport.socket;
+        // Not waits: the peer's script spaces its writes so they arrive as separate packets.
         setTimeout(() => {
           socket.write(Buffer.from([0x81, 0x0a, 0x68, 0x65]));
           setTimeout(() => socket.destroy(), 50);

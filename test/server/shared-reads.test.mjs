@@ -11,7 +11,7 @@ import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
 import { Connection } from "../../dist/protocol/index.js";
 import { WebSocket } from "../../dist/index.js";
 import { HOLD_LIMIT, readsIntoSharedBuffer, useSharedReads } from "../../dist/node/shared-read.js";
-import { acceptFor, connectRaw, splitHead, upgradeRequest, prng, startEchoServer, startServer, withTimeout, nextEvent } from "../helpers/index.mjs";
+import { acceptFor, connectRaw, splitHead, upgradeRequest, prng, startEchoServer, startServer, withTimeout, nextEvent, waitFor } from "../helpers/index.mjs";
 import { c, parseFrames, s as serverFrame } from "../helpers/frames.mjs";
 
 const TIMEOUT = 10_000;
@@ -117,6 +117,7 @@ describe("shared read buffer (standalone server)", () => {
     const wss = await startServer({
       authenticate: async () => {
         started();
+        // A slow hook by design: the peer's bytes arrive while it runs.
         await new Promise((r) => setTimeout(r, 400));
         return true;
       },
@@ -142,16 +143,10 @@ describe("shared read buffer (standalone server)", () => {
       const rest = messages.slice(1);
       for (let k = 0; k < rest.length; k += 12) {
         peer.write(Buffer.concat(rest.slice(k, k + 12).map((m) => c(0x2, m))));
-        await new Promise((r) => setTimeout(r, 4));
+        await new Promise((r) => setTimeout(r, 4)); // Not a wait: pacing, so the batches arrive as separate reads
       }
       await peer.waitFor(() => splitHead(peer.received)?.status === 101, TIMEOUT, "the 101 response");
-      await withTimeout(
-        new Promise((resolve) => {
-          const t = setInterval(() => received.length >= messages.length && (clearInterval(t), resolve()), 5);
-        }),
-        TIMEOUT,
-        `${messages.length} messages on the server`,
-      );
+      await waitFor(() => received.length >= messages.length, `${messages.length} messages on the server`, TIMEOUT);
       assert.equal(received.length, messages.length);
       for (let k = 0; k < messages.length; k++) assert.ok(received[k].equals(messages[k]), `message ${k}`);
     } finally {
@@ -222,10 +217,10 @@ describe("shared read buffer (standalone server)", () => {
       // One byte per write for the first 40 bytes (every header split), then the rest in two pieces.
       for (let i = 0; i < 40; i++) {
         peer.write(wire.subarray(i, i + 1));
-        await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, 2)); // Not a wait: pacing, one read per byte
       }
       peer.write(wire.subarray(40, 30_000));
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 5)); // Not a wait: pacing
       peer.write(wire.subarray(30_000));
       const want = payloads.reduce((n, p) => n + p.length, 0);
       await peer.waitFor(() => {
