@@ -46,7 +46,7 @@ async function waitFor(server, cond, ms, label) {
     const s = await server.request({ cmd: "stats" });
     if (cond(s)) return s;
     if (Date.now() > end) throw new Error(`${label}: not reached within ${ms} ms (${JSON.stringify(s)})`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20)); // polling the child's stats, not a fixed wait
   }
 }
 
