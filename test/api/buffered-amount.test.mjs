@@ -4,8 +4,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closeAndWait, closed } from "./fixtures.mjs";
-import { withTimeout, sleep, waitFor } from "../helpers/index.mjs";
+import { startApiServer, openClient, closeAndWait } from "./fixtures.mjs";
+import { closed, withTimeout, sleep, waitFor } from "../helpers/index.mjs";
 
 /** Resolves once `ws.bufferedAmount` is 0; rejects after `ms`. */
 const drained = (ws, ms = 10_000) => waitFor(() => ws.bufferedAmount === 0, "bufferedAmount 0", ms);

@@ -3,8 +3,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closed, recordEvents } from "./fixtures.mjs";
-import { withTimeout, sleep, waitFor } from "../helpers/index.mjs";
+import { startApiServer, openClient, recordEvents } from "./fixtures.mjs";
+import { closed, withTimeout, sleep, waitFor } from "../helpers/index.mjs";
 
 const isError = (name) => (e) => e instanceof DOMException && e.name === name;
 

@@ -3,8 +3,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket, CloseEvent, HandshakeError, ProtocolError } from "../../dist/index.js";
-import { startApiServer, openClient, closed, recordEvents } from "./fixtures.mjs";
-import { startRawServer, nextEvent, serverFrame, closePayload, sleep } from "../helpers/index.mjs";
+import { startApiServer, openClient, recordEvents } from "./fixtures.mjs";
+import { closed, startRawServer, nextEvent, serverFrame, closePayload, sleep } from "../helpers/index.mjs";
 
 describe("WHATWG WebSockets §Feedback from the protocol — event objects", () => {
   let srv;

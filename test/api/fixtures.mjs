@@ -1,7 +1,7 @@
 // Shared fixtures of the WHATWG API tests: a wshub server with a few behaviours by path, and small event helpers.
 // Raw servers, frame builders and waits come from test/helpers/.
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
-import { withTimeout, nextEvent, waitFor } from "../helpers/index.mjs";
+import { withTimeout, waitFor, closed } from "../helpers/index.mjs";
 
 /**
  * A wshub server on 127.0.0.1:0. Paths: /echo echoes every message; /sink records messages; /close/<code>/<reason>
@@ -62,10 +62,6 @@ export function recordEvents(ws, types = ["open", "message", "error", "close"]) 
   return events;
 }
 
-/** Resolves with the next close event of `ws` (attach before the close can happen). */
-export function closed(ws, ms = 5000) {
-  return nextEvent(ws, "close", ms);
-}
 
 /** Calls ws.close() (no code, no reason) and resolves once its close event has fired. */
 export async function closeAndWait(ws) {

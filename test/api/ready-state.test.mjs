@@ -2,8 +2,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closed, recordEvents } from "./fixtures.mjs";
-import { startRawServer, serverFrame, closePayload, sleep, waitFor } from "../helpers/index.mjs";
+import { startApiServer, openClient, recordEvents } from "./fixtures.mjs";
+import { closed, startRawServer, serverFrame, closePayload, sleep, waitFor } from "../helpers/index.mjs";
 
 describe("WHATWG WebSockets §readyState", () => {
   let srv;

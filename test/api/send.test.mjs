@@ -3,8 +3,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closeAndWait, closed } from "./fixtures.mjs";
-import { nextEvent, withTimeout, sleep, messageQueue } from "../helpers/index.mjs";
+import { startApiServer, openClient, closeAndWait } from "./fixtures.mjs";
+import { closed, nextEvent, withTimeout, sleep, messageQueue } from "../helpers/index.mjs";
 
 /** What the /sink server received, as [kind, hex-or-text]. */
 const view = (d) => (typeof d === "string" ? ["text", d] : ["binary", Buffer.from(d).toString("hex")]);

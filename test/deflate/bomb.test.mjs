@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import WS from "ws";
 import { WebSocketServer } from "../../dist/index.js";
 import { text } from "./helpers.mjs";
-import { listening, opened, withTimeout } from "../helpers/index.mjs";
+import { listening, opened, withTimeout, frame } from "../helpers/index.mjs";
 
 const SERVER = fileURLToPath(new URL("./fixtures/bomb-server.mjs", import.meta.url));
 
@@ -39,18 +39,9 @@ async function bomb(total) {
   return all.subarray(0, all.length - 4); // RFC 7692 §7.2.1: the tail is not sent
 }
 
-function maskedFrame(b0, payload) {
-  const len = payload.length;
-  const head = Buffer.alloc(14);
-  head[0] = b0;
-  head[1] = 0x80 | 127;
-  head.writeBigUInt64BE(BigInt(len), 2);
-  const key = randomBytes(4);
-  key.copy(head, 10);
-  const body = Buffer.from(payload);
-  for (let i = 0; i < len; i++) body[i] ^= key[i & 3];
-  return Buffer.concat([head, body]);
-}
+/** A masked frame from its first byte, with the 64-bit length form (RFC 6455 §5.2). */
+const maskedFrame = (b0, payload) =>
+  frame({ fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, payload, mask: randomBytes(4), extended: 64 });
 
 function vmHWM(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

@@ -56,10 +56,3 @@ export function collectWs(ws, count, ms = 20000) {
     ws.once("close", (code) => reject(new Error(`closed (${code}) after ${got.length}/${count} messages`)));
   }), ms, `${count} messages`);
 }
-
-export function closed(ws, ms = 5000) {
-  return withTimeout(new Promise((resolve) => {
-    if (ws.readyState === 3) return resolve({ code: ws._closeCode });
-    ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason, wasClean: e.wasClean }), { once: true });
-  }), ms, "close");
-}

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import WS from "ws";
 import { WebSocket, WebSocketServer, compressMessageOnce } from "../../dist/index.js";
 import { ZlibLimiter, sharedZlibLimiter } from "../../dist/node/deflate-limiter.js";
-import { text, binary, collect, collectWs, closed } from "./helpers.mjs";
+import { text, binary, collect, collectWs } from "./helpers.mjs";
 import { listening, opened, withTimeout, waitFor } from "../helpers/index.mjs";
 
 function mixed(count) {

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { WebSocketServer } from "../../dist/index.js";
 import { withTimeout } from "./timing.mjs";
 
-export { withTimeout, nextEvent, waitFor, sleep, opened, listening } from "./timing.mjs";
+export { withTimeout, nextEvent, waitFor, sleep, opened, closed, listening } from "./timing.mjs";
 export * from "./frames.mjs";
 export * from "./raw.mjs";
 export { FakeClock } from "./fake-clock.mjs";

@@ -46,23 +46,32 @@ export async function waitFor(predicate, what = "a condition", ms = 10_000) {
 /** Resolves after `ms` milliseconds. Only to assert that nothing happens meanwhile; say so where it is used. */
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves once an EventTarget WebSocket (ours, a server-side one) is open; rejects on error/close first. */
+/**
+ * Resolves with `ws` once it is open (ours, a server-side one, or a `ws` client); rejects on an error or a close
+ * first, or after `ms`.
+ */
 export function opened(ws, ms = 5000) {
   return withTimeout(
     new Promise((resolve, reject) => {
+      if (ws.readyState === 1) return resolve(ws);
       if (typeof ws.on === "function" && typeof ws.addEventListener !== "function") {
-        ws.once("open", resolve);
+        ws.once("open", () => resolve(ws));
         ws.once("error", reject);
         return;
       }
-      if (ws.readyState === 1) return resolve();
-      ws.addEventListener("open", () => resolve(), { once: true });
+      ws.addEventListener("open", () => resolve(ws), { once: true });
       ws.addEventListener("error", (e) => reject(e.error ?? new Error("error before open")), { once: true });
       ws.addEventListener("close", (e) => reject(new Error(`closed before open: ${e.code}`)), { once: true });
     }),
     ms,
     "open",
   );
+}
+
+/** Resolves with the close event of `ws` (attach before the close can happen), or null if it is CLOSED already. */
+export function closed(ws, ms = 5000) {
+  if (ws.readyState === 3) return Promise.resolve(null);
+  return nextEvent(ws, "close", ms);
 }
 
 /** Resolves once a server (net, http, WebSocketServer) emits "listening"; rejects on its "error". */

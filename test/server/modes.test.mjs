@@ -10,29 +10,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocketServer, WebSocket } from "../../dist/index.js";
+import { opened, closed, nextEvent } from "../helpers/index.mjs";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-function opened(ws, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("open timed out")), ms);
-    ws.addEventListener("open", () => (clearTimeout(t), resolve(ws)), { once: true });
-    ws.addEventListener("close", (e) => (clearTimeout(t), reject(Object.assign(new Error(`closed ${e.code}`), { event: e }))), { once: true });
-  });
-}
-function closed(ws, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    if (ws.readyState === 3) return resolve(null);
-    const t = setTimeout(() => reject(new Error("close timed out")), ms);
-    ws.addEventListener("close", (e) => (clearTimeout(t), resolve(e)), { once: true });
-  });
-}
-function nextMessage(ws, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("message timed out")), ms);
-    ws.addEventListener("message", (e) => (clearTimeout(t), resolve(e.data)), { once: true });
-  });
-}
+const nextMessage = async (ws, ms = 5000) => (await nextEvent(ws, "message", ms)).data;
 function listen(server) {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
 }
