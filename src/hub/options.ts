@@ -11,6 +11,8 @@ export interface HubOptions {
    * a cross-process adapter to reach connections held by other hubs.
    */
   adapter?: Adapter;
+  /** This node's id in a cluster (logs, presence, hub.cluster.nodes()). Default: a random UUID. */
+  nodeId?: string;
   /**
    * Milliseconds between heartbeat rounds. Each round pings every connection the peer has sent nothing on
    * since the previous round. Default 30000. `0` disables the heartbeat.
@@ -49,7 +51,7 @@ export interface HubOptions {
   clock?: HubClock;
 }
 
-export type ResolvedHubOptions = Readonly<Required<Omit<HubOptions, "adapter">>>;
+export type ResolvedHubOptions = Readonly<Required<Omit<HubOptions, "adapter" | "nodeId">>>;
 
 /** The defaults of the limits (the default `clock` is `realClock`, the default adapter a new InProcessAdapter). */
 export const HUB_DEFAULTS: Omit<ResolvedHubOptions, "clock"> = Object.freeze({
@@ -63,7 +65,7 @@ export const HUB_DEFAULTS: Omit<ResolvedHubOptions, "clock"> = Object.freeze({
 
 /** Fills defaults and checks ranges; throws RangeError / TypeError on a bad value. */
 export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions {
-  const o: Required<Omit<HubOptions, "adapter">> = {
+  const o: Required<Omit<HubOptions, "adapter" | "nodeId">> = {
     heartbeatInterval: options.heartbeatInterval ?? HUB_DEFAULTS.heartbeatInterval,
     heartbeatTimeout: options.heartbeatTimeout ?? HUB_DEFAULTS.heartbeatTimeout,
     idleTimeout: options.idleTimeout ?? HUB_DEFAULTS.idleTimeout,

@@ -40,7 +40,7 @@ async function fastClient(port) {
   return state;
 }
 
-async function waitFor(server, cond, ms, label) {
+async function statsWhen(server, cond, ms, label) {
   const end = Date.now() + ms;
   for (;;) {
     const s = await server.request({ cmd: "stats" });
@@ -96,7 +96,7 @@ async function runScenario(t, policy) {
     for (let i = 0; i < FAST; i++) clients.push(await fastClient(server.port));
     const slow = await rawConnect(server.port, { paused: true });
     slow.socket.on("error", () => {});
-    await waitFor(server, (s) => s.fast === FAST && s.size === FAST + SLOW, 5000, "clients registered");
+    await statsWhen(server, (s) => s.fast === FAST && s.size === FAST + SLOW, 5000, "clients registered");
 
     const run = await server.request({ cmd: "broadcast", total: TOTAL, size: SIZE, fastLimit: 1 * MiB }, 100_000);
     await withTimeout(Promise.all(clients.map((c) => c.done)), 30_000, "fast clients received every message");
@@ -128,7 +128,7 @@ async function runScenario(t, policy) {
       assert.equal(stats.slowClosed, 1);
       assert.equal(stats.dropped, 0);
       // The close frame waits behind unread data, so the server's closeTimeout (300 ms) destroys the socket.
-      const s = await waitFor(server, (x) => x.size === FAST, 10_000, "slow peer gone");
+      const s = await statsWhen(server, (x) => x.size === FAST, 10_000, "slow peer gone");
       assert.equal(s.stats.connections, FAST);
       const got = await withTimeout(drainSlow(slow.socket), 20_000, "slow peer reads until the end");
       assert.equal(got.how, "closed", "the server closed the slow peer's TCP connection");
