@@ -36,6 +36,15 @@ export class FakeClock {
     this.advanceTo(this.#now + ms);
   }
 
+  /**
+   * Moves time forward by `ms` at once, then runs the timers due by then, all at the new time: late timers, as
+   * after a blocked event loop.
+   */
+  jump(ms) {
+    this.#now += ms;
+    this.advanceTo(this.#now);
+  }
+
   /** Moves time forward to `at` (never back), running the timers due by then in order. */
   advanceTo(at) {
     for (;;) {
