@@ -18,7 +18,7 @@
 
 export const WIRE_VERSION = 1;
 
-export const enum WireKind {
+export enum WireKind {
   /** To every node's connections (channel <prefix>:all). */
   All = 1,
   /** To the members of a room on every node (channel <prefix>:room:<room>). */

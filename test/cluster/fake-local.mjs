@@ -72,7 +72,8 @@ export class FakeLocal extends EventEmitter {
   // ---- LocalDelivery ----
 
   #record(id, message, how) {
-    const entry = { text: Buffer.from(message.payload).toString("utf8"), binary: message.binary, how };
+    const bytes = Buffer.from(message.payload);
+    const entry = { text: bytes.toString("utf8"), binary: message.binary, how, bytes };
     this.received.get(id).push(entry);
     this.emit("delivered", id, entry);
   }

@@ -48,11 +48,11 @@ export function ping(port, ms = 1000) {
 }
 
 export class RedisServer {
-  /** @param {{ appendonly?: boolean }} options */
+  /** @param {{ appendonly?: boolean, port?: number }} options  port: a fixed port (default: a free one) */
   constructor(options = {}) {
     this.appendonly = options.appendonly === true;
     this.dir = mkdtempSync(join(tmpdir(), "wshub-redis-"));
-    this.port = 0;
+    this.port = options.port ?? 0;
     this.child = null;
     this.log = "";
   }
@@ -158,7 +158,8 @@ export class RedisServer {
   }
 }
 
-/** Starts a redis-server for a test; `options.appendonly` turns AOF persistence on (survives restart()). */
+/** Starts a redis-server for a test; `options.appendonly` turns AOF persistence on (data survives restart() and
+ * kill()); `options.port` fixes the port. */
 export async function startRedis(options = {}) {
   const server = new RedisServer(options);
   try {
