@@ -433,7 +433,9 @@ export class RedisAdapter implements Adapter {
   #fault(err: unknown, what: string): void {
     this.#stats.errors++;
     const cause = err instanceof Error ? err : new Error(String(err));
-    const error = new Error(`RedisAdapter: ${what}: ${cause.message}`, { cause });
+    const error = new Error(`RedisAdapter: ${what}: ${cause.message}`, { cause }) as Error & { code?: unknown };
+    // Keep a stable code (e.g. WSHUB_ERR_CLUSTER_WIRE) where the cause has one.
+    if ("code" in cause) error.code = (cause as { code?: unknown }).code;
     try {
       this.#local?.adapterError(error);
     } catch {

@@ -242,3 +242,23 @@ describe("RedisAdapter: queries", () => {
     }
   });
 });
+
+describe("RedisAdapter: bad input on its channels", () => {
+  it("a message that does not parse is reported (WSHUB_ERR_CLUSTER_WIRE) and dropped; the node goes on", async () => {
+    const nodes = await cluster(2);
+    const [a, b] = nodes;
+    try {
+      b.local.open("b1");
+      const reported = new Promise((resolve) => b.local.once("adapterError", resolve));
+      await redisCommand(redis.url, "PUBLISH", `${nodes.keyPrefix}:all`, "not a wshub message");
+      const err = await reported;
+      assert.equal(err.code, "WSHUB_ERR_CLUSTER_WIRE");
+      assert.equal(b.adapter.stats().errors, 1);
+      a.adapter.broadcast(text("still here"), null);
+      await b.local.waitReceived("b1", 1);
+      assert.deepEqual(b.local.texts("b1"), ["still here"]);
+    } finally {
+      await nodes.close();
+    }
+  });
+});
