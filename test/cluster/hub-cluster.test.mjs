@@ -1,0 +1,181 @@
+/**
+ * Three real wshub processes (WebSocketServer + Hub + RedisAdapter) on one real redis-server, with `ws` clients:
+ * broadcast, room publish and send(id) across nodes — every intended recipient gets each message exactly once,
+ * in order per publisher, and nobody else gets it.
+ */
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+import { withTimeout } from "../helpers/index.mjs";
+import { startRedis } from "../helpers/redis-server.mjs";
+import { eventually } from "./fake-local.mjs";
+
+const NODE = fileURLToPath(new URL("./hub-node.mjs", import.meta.url));
+
+class NodeProcess {
+  constructor(url, keyPrefix, nodeId) {
+    this.nodeId = nodeId;
+    this.errors = [];
+    this.child = fork(NODE, [url, keyPrefix, nodeId], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.pending = new Map();
+    this.seq = 0;
+    this.exited = new Promise((resolve) => this.child.once("exit", (code, signal) => resolve(signal ?? code)));
+    this.ready = withTimeout(
+      new Promise((resolve, reject) => {
+        this.child.on("message", (m) => {
+          if (m.ready) resolve((this.port = m.ready));
+          else if (m.event === "error") this.errors.push(m.message);
+          else if (m.seq !== undefined) {
+            const p = this.pending.get(m.seq);
+            this.pending.delete(m.seq);
+            if (m.error) p.reject(new Error(m.error));
+            else p.resolve(m.result);
+          }
+        });
+        this.child.once("exit", (code) => reject(new Error(`${nodeId} exited (${code}) before it was ready`)));
+      }),
+      10_000,
+      `${nodeId} ready`,
+    );
+  }
+
+  call(op, args = {}) {
+    const seq = ++this.seq;
+    return withTimeout(
+      new Promise((resolve, reject) => {
+        this.pending.set(seq, { resolve, reject });
+        this.child.send({ seq, op, ...args });
+      }),
+      10_000,
+      `${this.nodeId}.${op}`,
+    );
+  }
+
+  async stop() {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+    this.call("close").catch(() => {});
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A `ws` client on a node; records every message after its hello. */
+async function client(port) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+  const c = { ws, id: null, got: [], waiters: [] };
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      ws.on("message", (data) => {
+        const text = data.toString();
+        if (c.id === null && text.startsWith("hello:")) {
+          c.id = text.slice(6);
+          resolve();
+          return;
+        }
+        c.got.push(text);
+        for (const w of [...c.waiters]) w();
+      });
+      ws.once("error", reject);
+    }),
+    5000,
+    "client hello",
+  );
+  c.waitFor = (pred, label) =>
+    withTimeout(
+      new Promise((resolve) => {
+        const check = () => {
+          if (!pred(c.got)) return;
+          c.waiters.splice(c.waiters.indexOf(check), 1);
+          resolve();
+        };
+        c.waiters.push(check);
+        check();
+      }),
+      5000,
+      `${c.id}: ${label}`,
+    );
+  return c;
+}
+
+let redis;
+let nodes = [];
+let clients = [];
+
+before(async () => {
+  redis = await startRedis();
+  nodes = ["node-0", "node-1", "node-2"].map((id) => new NodeProcess(redis.url, "hubs", id));
+  await Promise.all(nodes.map((n) => n.ready));
+  // Two clients per node: c[0], c[1] on node-0, c[2], c[3] on node-1, c[4], c[5] on node-2.
+  for (const n of nodes) for (let i = 0; i < 2; i++) clients.push(await client(n.port));
+  await eventually(async () => (await nodes[0].call("ids")).length === 6, 5000, "six ids in presence");
+});
+
+after(async () => {
+  for (const c of clients) c.ws.terminate();
+  await Promise.all(nodes.map((n) => n.stop()));
+  await redis?.close();
+});
+
+describe("three wshub processes over Redis", () => {
+  it("broadcast: every client of every node gets each message exactly once, in order per publisher", async () => {
+    const N = 100;
+    const calls = [];
+    for (let i = 0; i < N; i++) {
+      calls.push(nodes[0].call("broadcast", { data: `b0-${i}` }), nodes[1].call("broadcast", { data: `b1-${i}` }));
+    }
+    const local = await Promise.all(calls);
+    assert.ok(local.every((n) => n === 2), "each broadcast reached its node's own 2 clients locally");
+    await Promise.all(clients.map((c) => c.waitFor((got) => got.length >= 2 * N, `${2 * N} broadcasts`)));
+    for (const c of clients) {
+      assert.equal(c.got.length, 2 * N, "nothing twice");
+      assert.deepEqual(c.got.filter((t) => t.startsWith("b0-")), Array.from({ length: N }, (_, i) => `b0-${i}`));
+      assert.deepEqual(c.got.filter((t) => t.startsWith("b1-")), Array.from({ length: N }, (_, i) => `b1-${i}`));
+    }
+    for (const c of clients) c.got.length = 0;
+  });
+
+  it("publish(room): only the members (joined from another node) get it, once each, in order", async () => {
+    const [c0, c1, c2, c3, c4, c5] = clients;
+    // node-2 puts a client of node-0 and one of node-1 in the room (remote joins).
+    assert.equal(await nodes[2].call("join", { id: c1.id, room: "blue" }), true);
+    assert.equal(await nodes[2].call("join", { id: c3.id, room: "blue" }), true);
+    assert.deepEqual((await nodes[2].call("members", { room: "blue" })).sort(), [c1.id, c3.id].sort());
+    const N = 50;
+    for (let i = 0; i < N; i++) await nodes[2].call("publish", { room: "blue", data: `r-${i}` });
+    await Promise.all([c1, c3].map((c) => c.waitFor((got) => got.length >= N, `${N} room messages`)));
+    // A marker broadcast from the same publisher: once everyone has it, anything from the room would have come.
+    await nodes[2].call("broadcast", { data: "end" });
+    await Promise.all(clients.map((c) => c.waitFor((got) => got.includes("end"), "marker")));
+    const room = Array.from({ length: N }, (_, i) => `r-${i}`);
+    assert.deepEqual(c1.got, [...room, "end"]);
+    assert.deepEqual(c3.got, [...room, "end"]);
+    for (const c of [c0, c2, c4, c5]) assert.deepEqual(c.got, ["end"]);
+    for (const c of clients) c.got.length = 0;
+  });
+
+  it("send(id) to a connection of another node: that client alone gets each message once, in order", async () => {
+    const target = clients[5]; // on node-2
+    const N = 40;
+    const results = [];
+    for (let i = 0; i < N; i++) {
+      results.push(nodes[0].call(i % 2 === 0 ? "send" : "sendAsync", { id: target.id, data: `s-${i}` }));
+    }
+    const r = await Promise.all(results);
+    assert.deepEqual(new Set(r.filter((_, i) => i % 2 === 0)), new Set(["remote"]));
+    assert.deepEqual(new Set(r.filter((_, i) => i % 2 === 1)), new Set(["sent"]));
+    assert.equal(await nodes[1].call("sendAsync", { id: "no-such-id", data: "x" }), "unknown");
+    await target.waitFor((got) => got.length >= N, `${N} direct messages`);
+    await nodes[0].call("broadcast", { data: "end" });
+    await Promise.all(clients.map((c) => c.waitFor((got) => got.includes("end"), "marker")));
+    assert.deepEqual(target.got, [...Array.from({ length: N }, (_, i) => `s-${i}`), "end"]);
+    for (const c of clients.slice(0, 5)) assert.deepEqual(c.got, ["end"]);
+    assert.deepEqual(await nodes[1].call("nodes"), { "node-0": 2, "node-1": 2, "node-2": 2 });
+    for (const n of nodes) assert.deepEqual(n.errors, []);
+    const stats = await nodes[0].call("stats");
+    assert.equal(stats.clusterConnected, 1);
+    assert.equal(stats.clusterNotCrossed, 0);
+  });
+});
