@@ -13,7 +13,8 @@
  * themselves, which a standalone Redis (and a primary with replicas) accepts; Redis Cluster would need every key
  * declared and in one slot — a future mode.
  */
-import type { createClient } from "redis";
+import { createHash } from "node:crypto";
+import { ErrorReply, type createClient } from "redis";
 
 export type RedisClient = ReturnType<typeof createClient>;
 
@@ -106,6 +107,9 @@ redis.call('SREM', P .. ':nodes', self)
 return 1
 `;
 
+const SCRIPTS = [ROUTE, ALL_IDS, ROOM_MEMBERS, ROOM_SIZE, NODE_COUNTS, REFRESH, REMOVE];
+const SHA = new Map(SCRIPTS.map((s) => [s, createHash("sha1").update(s).digest("hex")]));
+
 /**
  * This node's presence, written through the publisher connection. The incremental writes (opened, closed,
  * joined, left) are fire-and-forget and pipelined by the client in call order; each returns its promise so the
@@ -128,7 +132,15 @@ export class Presence {
     this.#conns = `${prefix}:conns:${nodeId}`;
     this.#rooms = `${prefix}:rooms:${nodeId}`;
     this.#membersPrefix = `${prefix}:members:${nodeId}:`;
+    // Scripts run by their SHA1 (EVALSHA: 40 bytes instead of the script's text on every call). They are loaded
+    // first thing on every (re)connection — before any other listener of 'ready' can send a command — so a
+    // restarted Redis has them before they are used, and a script never falls back to EVAL behind later publishes.
+    client.prependListener("ready", this.#loadScripts);
   }
+
+  #loadScripts = (): void => {
+    for (const script of SCRIPTS) this.#client.scriptLoad(script).catch(() => {});
+  };
 
   /** The channel of node `id`, where operations for its connections and replies to its requests arrive. */
   static nodeChannel(prefix: string, id: string): string {
@@ -228,7 +240,14 @@ export class Presence {
     return counts;
   }
 
-  #eval(script: string, ...rest: (string | Buffer)[]): Promise<unknown> {
-    return this.#client.eval(script, { arguments: [this.#prefix, this.#node, ...rest] });
+  async #eval(script: string, ...rest: (string | Buffer)[]): Promise<unknown> {
+    const options = { arguments: [this.#prefix, this.#node, ...rest] };
+    try {
+      return await this.#client.evalSha(SHA.get(script)!, options);
+    } catch (err) {
+      // Only if the scripts were flushed behind our back (SCRIPT FLUSH): run it by its text.
+      if (!(err instanceof ErrorReply) || !err.message.startsWith("NOSCRIPT")) throw err;
+      return await this.#client.eval(script, options);
+    }
   }
 }

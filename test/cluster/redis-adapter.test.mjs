@@ -243,6 +243,24 @@ describe("RedisAdapter: queries", () => {
   });
 });
 
+describe("RedisAdapter: scripts", () => {
+  it("run by SHA1, and by their text again if Redis forgot them (SCRIPT FLUSH)", async () => {
+    const nodes = await cluster(2);
+    const [a, b] = nodes;
+    try {
+      b.local.open("b1");
+      await eventually(async () => (await a.adapter.isOnline("b1")) === true, 5000, "b1 in presence");
+      await redisCommand(redis.url, "SCRIPT", "FLUSH");
+      assert.equal(await a.adapter.sendTo("b1", text("after flush")), "sent");
+      assert.deepEqual(await a.adapter.allIds(), ["b1"]);
+      assert.deepEqual(b.local.texts("b1"), ["after flush"]);
+      assert.deepEqual(a.local.errors, []);
+    } finally {
+      await nodes.close();
+    }
+  });
+});
+
 describe("RedisAdapter: bad input on its channels", () => {
   it("a message that does not parse is reported (WSHUB_ERR_CLUSTER_WIRE) and dropped; the node goes on", async () => {
     const nodes = await cluster(2);

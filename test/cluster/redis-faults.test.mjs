@@ -66,7 +66,8 @@ describe("RedisAdapter: a node killed with SIGKILL", () => {
 
       await eventually(async () => (await a.adapter.allIds()).length === 0, ttl + 1000, "k1, k2 gone", 20);
       const gone = Date.now() - killedAt;
-      assert.ok(gone <= ttl + 100, `ids left presence ${gone} ms after the kill (presenceTtl ${ttl})`);
+      // Redis expires the keys exactly; the margin is this test's polling (20 ms) and query time on a busy machine.
+      assert.ok(gone <= ttl + 500, `ids left presence ${gone} ms after the kill (presenceTtl ${ttl})`);
       console.log(`# SIGKILLed node: its ids left presence ${gone} ms after the kill (presenceTtl ${ttl} ms)`);
       assert.deepEqual(await a.adapter.nodeCounts(), { "node-A": 0 });
       assert.equal(await a.adapter.roomSize("room1"), 0);
@@ -123,6 +124,8 @@ describe("RedisAdapter: Redis stopped and restarted", () => {
         assert.deepEqual(b.local.texts("b1"), ["before"]);
         assert.deepEqual((await a.adapter.allIds()).sort(), ["a1", "a2", "b2"]);
         assert.deepEqual(await a.adapter.roomMembers("r"), ["b2"]);
+        assert.equal(await a.adapter.sendTo("b2", text("direct")), "sent");
+        assert.deepEqual(b.local.texts("b2"), ["after", "direct"]);
         for (const { adapter, local } of [a, b]) {
           const s = adapter.stats();
           assert.equal(s.connected, true);
