@@ -18,6 +18,8 @@ class NodeProcess {
   constructor(url, keyPrefix, nodeId) {
     this.nodeId = nodeId;
     this.errors = [];
+    this.states = [];
+    this.stateWaiters = [];
     this.child = fork(NODE, [url, keyPrefix, nodeId], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.pending = new Map();
     this.seq = 0;
@@ -27,6 +29,10 @@ class NodeProcess {
         this.child.on("message", (m) => {
           if (m.ready) resolve((this.port = m.ready));
           else if (m.event === "error") this.errors.push(m.message);
+          else if (m.event === "clusterState") {
+            this.states.push(m.connected);
+            for (const w of [...this.stateWaiters]) w();
+          }
           else if (m.seq !== undefined) {
             const p = this.pending.get(m.seq);
             this.pending.delete(m.seq);
@@ -50,6 +56,23 @@ class NodeProcess {
       }),
       10_000,
       `${this.nodeId}.${op}`,
+    );
+  }
+
+  /** Resolves once the node's hub has emitted clusterState(connected) (at once if that was the last one). */
+  waitState(connected, ms = 5000) {
+    return withTimeout(
+      new Promise((resolve) => {
+        const check = () => {
+          if (this.states.at(-1) !== connected) return;
+          this.stateWaiters.splice(this.stateWaiters.indexOf(check), 1);
+          resolve();
+        };
+        this.stateWaiters.push(check);
+        check();
+      }),
+      ms,
+      `${this.nodeId}: clusterState(${connected})`,
     );
   }
 
@@ -177,5 +200,74 @@ describe("three wshub processes over Redis", () => {
     const stats = await nodes[0].call("stats");
     assert.equal(stats.clusterConnected, 1);
     assert.equal(stats.clusterNotCrossed, 0);
+  });
+});
+
+/** The numbers n of messages "<prefix>n" a client got, in arrival order. */
+function seqOf(c, prefix) {
+  return c.got.filter((t) => t.startsWith(prefix)).map((t) => Number(t.slice(prefix.length)));
+}
+
+function assertIncreasing(list, label) {
+  for (let i = 1; i < list.length; i++) assert.ok(list[i] > list[i - 1], `${label}: ${list[i - 1]} then ${list[i]} (duplicate or out of order)`);
+}
+
+describe("three wshub processes over Redis: faults during traffic", () => {
+  it("Redis stopped and restarted: no crash, local delivery never stops, cross-node delivery is back within 5 s", async () => {
+    for (const c of clients) c.got.length = 0;
+    await nodes[0].call("startTraffic", { prefix: "t-", every: 5 });
+    await Promise.all(clients.map((c) => c.waitFor((got) => got.length >= 20, "traffic flowing")));
+    await redis.stop();
+    await Promise.all(nodes.map((n) => n.waitState(false)));
+    const remoteBefore = seqOf(clients[2], "t-").length;
+    // Cut off: node-0's own clients go on receiving; other nodes' clients get nothing from node-0.
+    await clients[0].waitFor((got) => got.length >= remoteBefore + 40, "local delivery while Redis is down");
+    const restartAt = Date.now();
+    await redis.start();
+    const lastBefore = seqOf(clients[2], "t-").at(-1) ?? -1;
+    await Promise.all([2, 3, 4, 5].map((i) => clients[i].waitFor((got) => seqOf(clients[i], "t-").at(-1) > lastBefore + 20, "traffic across again")));
+    const back = Date.now() - restartAt;
+    await Promise.all(nodes.map((n) => n.waitState(true)));
+    const total = await nodes[0].call("stopTraffic");
+    await nodes[0].call("broadcast", { data: "end" });
+    await Promise.all(clients.map((c) => c.waitFor((got) => got.includes("end"), "marker")));
+    assert.ok(back < 5000, `cross-node delivery back ${back} ms after redis-server started`);
+    // node-0's own clients: every message, once, in order — Redis has no part in local delivery.
+    for (const c of clients.slice(0, 2)) assert.deepEqual(seqOf(c, "t-"), Array.from({ length: total }, (_, i) => i));
+    // Other nodes: at-most-once and in order; what was published while cut off is missing, nothing twice.
+    for (const c of clients.slice(2)) {
+      const seen = seqOf(c, "t-");
+      assertIncreasing(seen, c.id);
+      assert.ok(seen.length < total, "messages published while Redis was down did not cross");
+      assert.equal(seen.at(-1), total - 1);
+    }
+    const stats = await nodes[0].call("stats");
+    assert.equal(stats.clusterConnected, 1);
+    assert.equal(stats.clusterOutages, 1);
+    assert.ok(stats.clusterNotCrossed > 0);
+    for (const n of nodes) assert.deepEqual(n.states.slice(-2), [false, true]);
+    console.log(`# hubs: Redis restart during traffic — ${total} messages from node-0, cross-node delivery back after ${back} ms, notCrossed ${stats.clusterNotCrossed}`);
+    for (const c of clients) c.got.length = 0;
+  });
+
+  it("a node killed with SIGKILL: the other two keep serving, its ids leave presence within presenceTtl (3 s)", async () => {
+    await eventually(async () => Object.keys(await nodes[0].call("nodes")).length === 3, 5000, "three nodes in presence");
+    await nodes[0].call("startTraffic", { prefix: "k-", every: 5 });
+    await Promise.all(clients.map((c) => c.waitFor((got) => got.length >= 10, "traffic flowing")));
+    nodes[2].child.kill("SIGKILL");
+    assert.equal(await nodes[2].exited, "SIGKILL");
+    const killedAt = Date.now();
+    await eventually(async () => !("node-2" in (await nodes[1].call("nodes"))), 4000, "node-2 gone from presence", 50);
+    const gone = Date.now() - killedAt;
+    const seenAt = [0, 1, 2, 3].map((i) => seqOf(clients[i], "k-").length);
+    await Promise.all([0, 1, 2, 3].map((i) => clients[i].waitFor(() => seqOf(clients[i], "k-").length >= seenAt[i] + 20, "still served")));
+    const total = await nodes[0].call("stopTraffic");
+    await nodes[0].call("broadcast", { data: "end" });
+    await Promise.all(clients.slice(0, 4).map((c) => c.waitFor((got) => got.includes("end"), "marker")));
+    for (const c of clients.slice(0, 4)) assert.deepEqual(seqOf(c, "k-"), Array.from({ length: total }, (_, i) => i));
+    assert.deepEqual(await nodes[0].call("nodes"), { "node-0": 2, "node-1": 2 });
+    assert.equal((await nodes[1].call("ids")).length, 4);
+    assert.ok(gone <= 3000 + 500, `node-2's ids left presence ${gone} ms after the kill`);
+    console.log(`# hubs: node-2 SIGKILLed during traffic — its ids left presence after ${gone} ms (presenceTtl 3000 ms)`);
   });
 });

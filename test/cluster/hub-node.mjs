@@ -12,6 +12,9 @@ const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
 const hub = new Hub(wss, { nodeId, adapter: new RedisAdapter({ url, keyPrefix, presenceTtl: 3000, reconnectMinDelay: 20, reconnectMaxDelay: 200 }) });
 hub.on("error", (err) => process.send({ event: "error", message: err.message }));
 hub.on("connection", (ws) => ws.send(`hello:${ws.id}`));
+hub.on("clusterState", (connected) => process.send({ event: "clusterState", connected }));
+let traffic = null;
+let sent = 0;
 
 const listening = new Promise((resolve) => wss.once("listening", resolve));
 const up = new Promise((resolve) => hub.on("clusterState", (c) => c && resolve()));
@@ -28,6 +31,15 @@ const ops = {
   members: ({ room }) => hub.cluster.members(room),
   nodes: () => hub.cluster.nodes(),
   stats: () => hub.stats(),
+  /** Broadcasts "<prefix><n>" every `every` ms, n = 0, 1, 2, … until stopTraffic (which answers how many). */
+  startTraffic: ({ prefix, every }) => {
+    sent = 0;
+    traffic = setInterval(() => hub.broadcast(`${prefix}${sent++}`), every);
+  },
+  stopTraffic: () => {
+    clearInterval(traffic);
+    return sent;
+  },
   close: async () => {
     await hub.close({ timeout: 1000 });
     await wss.close();
