@@ -15,14 +15,11 @@ import { ErrorReply } from "redis";
 import type { Adapter, AdapterStats, ExceptIds, LocalDelivery, SendResult } from "../hub/adapter.js";
 import { OutgoingMessage } from "../hub/message.js";
 import { resolveRedisAdapterOptions, type RedisAdapterOptions, type ResolvedRedisAdapterOptions } from "./options.js";
+import { PendingRequests } from "./pending-requests.js";
 import { Presence } from "./presence.js";
 import { RedisLink } from "./redis-link.js";
+import { RoomChannels } from "./room-channels.js";
 import { encodeWire, MAX_SEQ, SEND_RESULTS, WireKind, WireReader, type WireFields } from "./wire.js";
-
-interface Pending {
-  resolve(code: number | null): void;
-  timer: NodeJS.Timeout;
-}
 
 /** Milliseconds close() waits for Redis to acknowledge the removal of this node's presence and the QUITs. */
 const CLOSE_WAIT = 2000;
@@ -38,10 +35,8 @@ export class RedisAdapter implements Adapter {
   #nodeIdBytes = Buffer.alloc(0);
   #allChannel = "";
   #nodeChannel = "";
-  #roomPrefix = "";
-  /** Local members per room: the room channel is subscribed while the count is above 0. */
-  readonly #rooms = new Map<string, number>();
-  readonly #pending = new Map<number, Pending>();
+  #rooms: RoomChannels | null = null;
+  readonly #pending: PendingRequests;
   readonly #reader = new WireReader();
   /** One scratch object for encoding (encodeWire copies what it needs). */
   readonly #out: WireFields = {
@@ -66,6 +61,7 @@ export class RedisAdapter implements Adapter {
 
   constructor(options: RedisAdapterOptions = {}) {
     this.options = resolveRedisAdapterOptions(options);
+    this.#pending = new PendingRequests(this.options.requestTimeout, () => this.#stats.notCrossed++);
   }
 
   bind(local: LocalDelivery): void {
@@ -81,7 +77,6 @@ export class RedisAdapter implements Adapter {
     if (this.#nodeIdBytes.length > 255) throw new RangeError("nodeId must be at most 255 bytes for the RedisAdapter");
     this.#allChannel = `${prefix}:all`;
     this.#nodeChannel = Presence.nodeChannel(prefix, local.nodeId);
-    this.#roomPrefix = `${prefix}:room:`;
     this.#out.origin = local.nodeId;
     const link = new RedisLink(this.options, {
       up: () => void this.#sync(),
@@ -90,6 +85,7 @@ export class RedisAdapter implements Adapter {
     });
     this.#link = link;
     this.#presence = new Presence(link.pub, prefix, local.nodeId, this.options.presenceTtl);
+    this.#rooms = new RoomChannels(link.sub, `${prefix}:room:`, this.options.shardedPubSub, this.#onMessage, this.#presenceFailed);
     this.#refreshTimer = setInterval(this.#refresh, Math.max(1, Math.floor(this.options.presenceTtl / 3)));
     this.#refreshTimer.unref();
     link.start();
@@ -108,10 +104,9 @@ export class RedisAdapter implements Adapter {
   }
 
   roomJoined(id: string, room: string): void {
-    const before = this.#rooms.get(room) ?? 0;
-    this.#rooms.set(room, before + 1);
-    if (before === 0) this.#subscribeRoom(room);
-    if (this.#pubReady()) this.#presence!.joined(id, room, before === 0).catch(this.#presenceFailed);
+    if (this.#rooms === null) return;
+    const first = this.#rooms.joined(room);
+    if (this.#pubReady()) this.#presence!.joined(id, room, first).catch(this.#presenceFailed);
   }
 
   roomLeft(id: string, room: string): void {
@@ -125,7 +120,8 @@ export class RedisAdapter implements Adapter {
   }
 
   publish(room: string, message: OutgoingMessage, except: ExceptIds): void {
-    this.#fanOut(WireKind.Room, this.#roomPrefix + room, room, message, except, this.options.shardedPubSub);
+    if (this.#rooms === null) return;
+    this.#fanOut(WireKind.Room, this.#rooms.channel(room), room, message, except, this.options.shardedPubSub);
   }
 
   // ---- operations on connections of other nodes ----
@@ -198,7 +194,8 @@ export class RedisAdapter implements Adapter {
     this.#closed = true;
     if (this.#refreshTimer !== null) clearInterval(this.#refreshTimer);
     this.#refreshTimer = null;
-    for (const seq of [...this.#pending.keys()]) this.#settle(seq, null);
+    this.#pending.settleAll();
+    this.#rooms?.close();
     const link = this.#link;
     if (link === null) return;
     if (link.pub.isReady) {
@@ -292,34 +289,19 @@ export class RedisAdapter implements Adapter {
       this.#fault(err, "encoding an operation");
       return Promise.resolve(null);
     }
-    return new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
+    const reply = this.#pending.add(seq);
+    this.#presence!.route(target, buf).then(
+      (node) => {
+        if (node === null) this.#pending.settle(seq, null); // no live node holds it: "unknown", nothing failed
+        else this.#stats.crossedOut++;
+      },
+      (err: unknown) => {
         if (!this.#pending.has(seq)) return;
-        this.#stats.notCrossed++;
-        this.#settle(seq, null);
-      }, this.options.requestTimeout);
-      timer.unref();
-      this.#pending.set(seq, { resolve, timer });
-      this.#presence!.route(target, buf).then(
-        (node) => {
-          if (node === null) this.#settle(seq, null); // no live node holds it: "unknown", nothing failed
-          else this.#stats.crossedOut++;
-        },
-        (err: unknown) => {
-          if (!this.#pending.has(seq)) return;
-          this.#notCrossed(err);
-          this.#settle(seq, null);
-        },
-      );
-    });
-  }
-
-  #settle(seq: number, code: number | null): void {
-    const pending = this.#pending.get(seq);
-    if (pending === undefined) return;
-    this.#pending.delete(seq);
-    clearTimeout(pending.timer);
-    pending.resolve(code);
+        this.#notCrossed(err);
+        this.#pending.settle(seq, null);
+      },
+    );
+    return reply;
   }
 
   async #query<T>(ask: (presence: Presence) => Promise<T>, alone: T): Promise<T> {
@@ -341,37 +323,9 @@ export class RedisAdapter implements Adapter {
   }
 
   #leftRoom(id: string, room: string, write: boolean): void {
-    const before = this.#rooms.get(room);
-    if (before === undefined) return;
-    const last = before <= 1;
-    if (last) {
-      this.#rooms.delete(room);
-      this.#unsubscribeRoom(room);
-    } else {
-      this.#rooms.set(room, before - 1);
-    }
+    if (this.#rooms === null) return;
+    const last = this.#rooms.left(room);
     if (write) this.#presence!.left(id, room, last).catch(this.#presenceFailed);
-  }
-
-  #subscribeRoom(room: string): void {
-    const link = this.#link;
-    if (link === null || this.#closed) return;
-    // Queued by the subscriber while it is offline; #sync() subscribes again after a reconnection anyway.
-    const channel = this.#roomPrefix + room;
-    const done = this.options.shardedPubSub
-      ? link.sub.sSubscribe(channel, this.#onMessage, true)
-      : link.sub.subscribe(channel, this.#onMessage, true);
-    done.catch(this.#presenceFailed);
-  }
-
-  #unsubscribeRoom(room: string): void {
-    const link = this.#link;
-    if (link === null || this.#closed) return;
-    const channel = this.#roomPrefix + room;
-    const done = this.options.shardedPubSub
-      ? link.sub.sUnsubscribe(channel, this.#onMessage, true)
-      : link.sub.unsubscribe(channel, this.#onMessage, true);
-    done.catch(this.#presenceFailed);
   }
 
   /** Both connections are (again) ready: subscribe, write this node's presence in full, then report connected. */
@@ -380,15 +334,11 @@ export class RedisAdapter implements Adapter {
     const link = this.#link!;
     try {
       const sub = link.sub;
-      const work: Promise<unknown>[] = [sub.subscribe([this.#allChannel, this.#nodeChannel], this.#onMessage, true)];
-      if (this.#rooms.size > 0) {
-        const channels = [...this.#rooms.keys()].map((room) => this.#roomPrefix + room);
-        work.push(
-          this.options.shardedPubSub ? sub.sSubscribe(channels, this.#onMessage, true) : sub.subscribe(channels, this.#onMessage, true),
-        );
-      }
-      work.push(this.#presence!.publish(this.#bound().snapshot()));
-      await Promise.all(work);
+      await Promise.all([
+        sub.subscribe([this.#allChannel, this.#nodeChannel], this.#onMessage, true),
+        this.#rooms!.resubscribe(),
+        this.#presence!.publish(this.#bound().snapshot()),
+      ]);
     } catch (err) {
       // Retried by the next presence refresh while the link stays up.
       if (epoch === this.#epoch && link.up && !this.#closed) this.#fault(err, "joining the cluster");
@@ -480,7 +430,7 @@ export class RedisAdapter implements Adapter {
           this.#reply(m.origin, m.seq, local.disconnectLocal(m.target, m.code, m.text) ? 1 : 0);
           return;
         case WireKind.Reply:
-          this.#settle(m.seq, m.code);
+          this.#pending.settle(m.seq, m.code);
           return;
       }
     } catch (err) {
