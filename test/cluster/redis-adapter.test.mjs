@@ -6,6 +6,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { RedisAdapter } from "../../dist/cluster/index.js";
 import { OutgoingMessage } from "../../dist/hub/message.js";
+import { createClient } from "redis";
 import { startRedis, redisCommand } from "../helpers/redis-server.mjs";
 import { FakeLocal, eventually } from "./fake-local.mjs";
 
@@ -240,6 +241,27 @@ describe("RedisAdapter: queries", () => {
     } finally {
       await nodes.close();
     }
+  });
+});
+
+describe("RedisAdapter: given a node-redis client", () => {
+  it("copies its settings (duplicate) and never connects or closes the client itself", async () => {
+    const client = createClient({ url: redis.url });
+    const a = new RedisAdapter({ client, keyPrefix: "dup" });
+    const b = new RedisAdapter({ url: redis.url, keyPrefix: "dup" });
+    const la = new FakeLocal("A", a);
+    const lb = new FakeLocal("B", b);
+    try {
+      await Promise.all([la.waitState(true), lb.waitState(true)]);
+      lb.open("b1");
+      a.broadcast(text("via a duplicated client"), null);
+      await lb.waitReceived("b1", 1);
+      assert.deepEqual(lb.texts("b1"), ["via a duplicated client"]);
+      assert.equal(client.isOpen, false);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+    assert.equal(client.isOpen, false);
   });
 });
 
