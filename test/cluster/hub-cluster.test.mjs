@@ -212,6 +212,28 @@ function assertIncreasing(list, label) {
   for (let i = 1; i < list.length; i++) assert.ok(list[i] > list[i - 1], `${label}: ${list[i - 1]} then ${list[i]} (duplicate or out of order)`);
 }
 
+describe("three wshub processes over Redis: remote leave and disconnect, queries", () => {
+  it("a client of node-0 is put in a room, taken out, then disconnected by node-2; every node's queries follow", async () => {
+    const extra = await client(nodes[0].port);
+    try {
+      await eventually(async () => (await nodes[2].call("isOnline", { id: extra.id })) === true, 5000, "extra client in presence");
+      assert.equal(await nodes[2].call("join", { id: extra.id, room: "green" }), true);
+      assert.equal(await nodes[1].call("roomSize", { room: "green" }), 1);
+      assert.equal(await nodes[1].call("leave", { id: extra.id, room: "green" }), true);
+      assert.equal(await nodes[1].call("leave", { id: extra.id, room: "green" }), false);
+      assert.equal(await nodes[2].call("roomSize", { room: "green" }), 0);
+      const closed = new Promise((resolve) => extra.ws.once("close", (code, reason) => resolve([code, reason.toString()])));
+      assert.equal(await nodes[2].call("disconnect", { id: extra.id, code: 4000, reason: "bye from node-2" }), true);
+      assert.deepEqual(await withTimeout(closed, 5000, "close"), [4000, "bye from node-2"]);
+      await eventually(async () => (await nodes[1].call("isOnline", { id: extra.id })) === false, 5000, "extra client gone");
+      assert.equal((await nodes[1].call("ids")).length, 6);
+      assert.equal(await nodes[2].call("disconnect", { id: extra.id, code: 4000, reason: "" }), false);
+    } finally {
+      extra.ws.terminate();
+    }
+  });
+});
+
 describe("three wshub processes over Redis: faults during traffic", () => {
   it("Redis stopped and restarted: no crash, local delivery never stops, cross-node delivery is back within 5 s", async () => {
     for (const c of clients) c.got.length = 0;
