@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of wshub. On a fresh machine it first installs what the tests need:
-# Debian packages (python3-websockets, chromium, openssl) and npm packages (npm ci).
+# Debian packages (python3-websockets, chromium, openssl, redis-server) and npm packages (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +8,8 @@ need=()
 /usr/bin/python3 -c "import websockets" 2>/dev/null || need+=(python3-websockets)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The cluster tests start their own redis-server (a free loopback port, a temp dir); nothing runs as a service.
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing Debian packages: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
