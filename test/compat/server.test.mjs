@@ -349,3 +349,26 @@ describe("ws.md clientTracking, close(), maxPayload, perMessageDeflate, autoPong
     await shutdown(wss);
   });
 });
+
+describe("ws.md websocket.pause() / resume() on server-side connections", () => {
+  it("a paused connection of the standalone server emits no 'message' until resumed", async () => {
+    const wss = await listen(compat);
+    const conn = next(wss, "connection");
+    const c = await openClient(ws, urlOf(wss));
+    const [s] = await conn;
+    s.pause();
+    assert.equal(s.isPaused, true);
+    let got = 0;
+    s.on("message", () => got++);
+    c.send("one");
+    c.send("two");
+    // Nothing may arrive while paused (a sleep: asserting that nothing happens).
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(got, 0);
+    const both = new Promise((resolve) => s.on("message", () => got === 2 && resolve()));
+    s.resume();
+    await withTimeout(both, 5000, "messages after resume");
+    c.terminate();
+    await shutdown(wss);
+  });
+});
