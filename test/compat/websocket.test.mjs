@@ -344,3 +344,65 @@ describe("ws.md errors: protocol violations by the peer carry ws's message, code
     peer.close();
   });
 });
+
+describe("ws.md client options: createConnection, agent, ws+unix:, bufferedAmount", () => {
+  it("createConnection makes the socket; agent is used for the request", async () => {
+    const { connect } = await import("node:net");
+    const { Agent } = await import("node:http");
+    const peer = await listen(ws);
+    peer.on("connection", (s) => s.on("message", (d) => s.send(d)));
+    let made = 0;
+    const c = await openClient(compat, urlOf(peer), {
+      createConnection: (opts) => {
+        made++;
+        return connect(opts.port, opts.host);
+      },
+    });
+    assert.equal(made, 1);
+    c.send("via createConnection");
+    assert.equal((await next(c, "message"))[0].toString(), "via createConnection");
+    c.close();
+    await next(c, "close");
+    const agent = new Agent();
+    let created = 0;
+    const orig = agent.createConnection.bind(agent);
+    agent.createConnection = (...a) => (created++, orig(...a));
+    const d = await openClient(compat, urlOf(peer), { agent, createConnection: undefined });
+    assert.equal(created, 1);
+    d.close();
+    await next(d, "close");
+    agent.destroy();
+    await shutdown(peer);
+  });
+
+  it("ws+unix: dials a Unix domain socket", async () => {
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { createServer: createHttp } = await import("node:http");
+    const sockPath = join(tmpdir(), `wshub-compat-${process.pid}.sock`);
+    const http = createHttp();
+    const peer = new ws.WebSocketServer({ server: http });
+    peer.on("connection", (s, req) => s.send(req.url));
+    await new Promise((r) => http.listen(sockPath, r));
+    const c = new WebSocket(`ws+unix:${sockPath}:/over/unix?x=1`);
+    const [m] = await next(c, "message");
+    assert.equal(m.toString(), "/over/unix?x=1");
+    c.close();
+    await next(c, "close");
+    peer.close();
+    http.close();
+  });
+
+  it("bufferedAmount counts bytes not yet written to the kernel", async () => {
+    const peer = await listen(ws);
+    const c = await openClient(compat, urlOf(peer), { perMessageDeflate: false });
+    const conn = [...peer.clients][0];
+    conn.pause(); // the peer stops reading: our writes pile up
+    const chunk = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < 16; i++) c.send(chunk);
+    await new Promise((r) => setImmediate(r));
+    assert.ok(c.bufferedAmount > 0, `bufferedAmount ${c.bufferedAmount}`);
+    c.terminate();
+    await shutdown(peer);
+  });
+});
