@@ -185,10 +185,23 @@ export class WebSocket extends EventEmitter implements TransportListener, EventS
     this.#dispatch("pong", data, undefined);
   }
 
+  /**
+   * Emits an event raised by the transport. A listener that throws must not unwind through the protocol core in
+   * the middle of a read: the error is rethrown on the next tick (an uncaught exception, as a throwing listener
+   * is with ws), as wshub's own API reports listener errors.
+   */
+  #emitFromTransport(type: string, a: unknown, b?: unknown): void {
+    try {
+      if (type === "message" || type === "close") this.emit(type, a, b);
+      else this.emit(type, a);
+    } catch (err) {
+      process.nextTick(rethrow, err);
+    }
+  }
+
   #dispatch(type: string, a: unknown, b: unknown): void {
     if (this.#allowSync) {
-      if (type === "message") this.emit(type, a, b);
-      else this.emit(type, a);
+      this.#emitFromTransport(type, a, b);
       return;
     }
     // ws with allowSynchronousEvents false: at most one of these events per tick.
@@ -202,8 +215,7 @@ export class WebSocket extends EventEmitter implements TransportListener, EventS
     if (queue === null || queue.length === 0) return;
     do {
       const [type, a, b] = queue.shift()!;
-      if (type === "message") this.emit(type, a, b);
-      else this.emit(type, a);
+      this.#emitFromTransport(type, a, b);
     } while (all && queue.length > 0);
     if (queue.length > 0) setImmediate(() => this.#drainDeferred(false));
   }
@@ -220,14 +232,15 @@ export class WebSocket extends EventEmitter implements TransportListener, EventS
     // ws emits only the peer's protocol errors; a socket that fails or closes early just closes (1006).
     if (!isProtocolError(err) || this.#errorEmitted) return;
     this.#errorEmitted = true;
-    this.emit("error", translate(err));
+    this.#emitFromTransport("error", translate(err));
   }
   /** @internal */
   onClosed(_code: number, _reason: string, _wasClean: boolean): void {
     const conn = this.#transport!.conn;
     this.#closeWasClean = conn.closeSent && conn.closeReceived;
     this.#drainDeferred(true);
-    this.#emitClose();
+    this.#readyState = CLOSED;
+    this.#emitFromTransport("close", this.#closeCode, this.#closeMessage);
   }
 
   // ---- Methods (ws.md) ----
@@ -416,6 +429,10 @@ export class WebSocket extends EventEmitter implements TransportListener, EventS
 
 for (const [name, value] of [["CONNECTING", CONNECTING], ["OPEN", OPEN], ["CLOSING", CLOSING], ["CLOSED", CLOSED]] as const) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+
+function rethrow(err: unknown): never {
+  throw err;
 }
 
 /** ws: codes an application may send (1000-1014 except 1004-1006, and 3000-4999). */

@@ -372,3 +372,33 @@ describe("ws.md websocket.pause() / resume() on server-side connections", () => 
     await shutdown(wss);
   });
 });
+
+describe("a 'message' listener that throws", () => {
+  it("is rethrown on the next tick (uncaught, as with ws) and the connection keeps working", async () => {
+    const { spawn } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const script = `
+      import { WebSocketServer } from "wshub/ws";
+      import { WebSocket } from "ws";
+      process.on("uncaughtException", (e) => console.log("uncaught: " + e.message));
+      const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" }, () => {
+        const c = new WebSocket("ws://127.0.0.1:" + wss.address().port);
+        c.on("open", () => { c.send("a"); c.send("b"); });
+        c.on("message", (d) => { console.log("client got: " + d); c.close(); wss.close(); });
+      });
+      wss.on("connection", (s) => s.on("message", (d) => {
+        if (String(d) === "a") throw new Error("listener threw");
+        s.send("alive after " + d);
+      }));`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const [code] = await next(child, "exit", 10_000).catch((e) => {
+      child.kill();
+      throw e;
+    });
+    assert.equal(code, 0);
+    assert.equal(out, "uncaught: listener threw\nclient got: alive after b\n");
+  });
+});
