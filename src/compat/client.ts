@@ -109,7 +109,7 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
 
   const req: Req = (secure ? httpsRequest : httpRequest)(opts);
   ws._req = req;
-  if (ws._redirects > 0) ws.emit("redirect", ws.url, req);
+  if (ws._redirects > 0) ws.emit("redirect", ws.url!, req);
   if (opts.timeout) req.on("timeout", () => abortClientHandshake(ws, "Opening handshake has timed out"));
   req.on("error", (err) => {
     if (req[kAborted] || ws._req !== req) return;

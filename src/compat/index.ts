@@ -9,7 +9,8 @@ import { WebSocketServer } from "./server.js";
 import { createWebSocketStream } from "./stream.js";
 
 export { WebSocket, WebSocketServer, createWebSocketStream };
-export type { BinaryType, SendOptions } from "./websocket.js";
+export type { BinaryType, SendOptions, WebSocketEvents } from "./websocket.js";
+export type { WebSocketServerEvents } from "./server.js";
 export type { ServerOptions, ClientOptions, PerMessageDeflateOptions, VerifyClientInfo, VerifyClientCallback } from "./options.js";
 export type { WsError } from "./errors.js";
 export { Event, MessageEvent, CloseEvent, ErrorEvent } from "./event-target.js";

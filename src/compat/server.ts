@@ -26,10 +26,20 @@ const kTaken = Symbol("wshub.compat.upgraded");
 const EMPTY = Buffer.alloc(0);
 
 type Request = IncomingMessage | UpgradeRequest;
+
+/** The events of a WebSocketServer and their arguments (ws.md "Class: WebSocketServer"). */
+export interface WebSocketServerEvents {
+  connection: [socket: WebSocket, request: IncomingMessage];
+  headers: [headers: string[], request: IncomingMessage];
+  listening: [];
+  error: [err: Error];
+  wsClientError: [err: Error, socket: Socket, request: IncomingMessage];
+  close: [];
+}
 type ConnectionCallback = (ws: WebSocket, req: IncomingMessage) => void;
 type Resolved = ServerOptions & Required<Pick<ServerOptions, "maxPayload" | "autoPong" | "closeTimeout" | "allowSynchronousEvents" | "clientTracking">>;
 
-export class WebSocketServer extends EventEmitter {
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly options: Resolved;
   /** The connections, when clientTracking is on (undefined otherwise, as in ws). */
   clients: Set<WebSocket> | undefined;
@@ -205,7 +215,7 @@ export class WebSocketServer extends EventEmitter {
       const lines = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: Upgrade", `Sec-WebSocket-Accept: ${computeAccept(key)}`];
       if (protocol !== "") lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
       if (extensions !== "") lines.push(`Sec-WebSocket-Extensions: ${extensions}`);
-      this.emit("headers", lines, req);
+      this.emit("headers", lines, req as IncomingMessage);
       socket.write(lines.concat("\r\n").join("\r\n"));
     } else {
       // RFC 6455 §4.2.2 step 5: the 101 response, in one write.
@@ -242,7 +252,7 @@ export class WebSocketServer extends EventEmitter {
   #clientError(req: Request, socket: Socket, code: number, message: string, headers?: Record<string, string>): void {
     if (this.listenerCount("wsClientError") > 0) {
       dropSharedReads(socket);
-      this.emit("wsClientError", new Error(message), socket, req);
+      this.emit("wsClientError", new Error(message), socket, req as IncomingMessage);
       return;
     }
     this.#abort(socket, code, message, headers);

@@ -11,8 +11,8 @@ export function createWebSocketStream(ws: WebSocket, options?: DuplexOptions): D
   let terminateOnDestroy = true;
   const duplex = new Duplex({ ...options, autoDestroy: false, emitClose: false, objectMode: false, writableObjectMode: false });
 
-  ws.on("message", (msg: Buffer, isBinary: boolean) => {
-    const data = !isBinary && duplex.readableObjectMode ? msg.toString() : msg;
+  ws.on("message", (msg, isBinary) => {
+    const data = !isBinary && duplex.readableObjectMode ? String(msg) : (msg as Buffer);
     if (!duplex.push(data)) ws.pause();
   });
   ws.once("error", (err: Error) => {

@@ -4,9 +4,9 @@
  * by the WebSocketServer (server.ts) through setSocket(); client ones dial through client.ts.
  */
 import { EventEmitter } from "node:events";
-import type { ClientRequest } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
-import { SocketTransport, type TransportListener } from "../node/socket-transport.js";
+import { SocketTransport } from "../node/socket-transport.js";
 import type { PerMessageDeflate } from "../node/deflate.js";
 import { encodeFrameBuffer } from "../protocol/frame.js";
 import { Opcode } from "../protocol/constants.js";
@@ -42,7 +42,21 @@ export interface SendOptions {
 }
 type Callback = (err?: Error) => void;
 
-export class WebSocket extends EventEmitter implements TransportListener, EventSource {
+/** The events of a WebSocket and their arguments (ws.md "Class: WebSocket"). */
+export interface WebSocketEvents {
+  open: [];
+  /** `data`: a Buffer, an ArrayBuffer or an array of Buffers, by binaryType. */
+  message: [data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean];
+  close: [code: number, reason: Buffer];
+  error: [err: Error];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  upgrade: [response: IncomingMessage];
+  "unexpected-response": [request: ClientRequest, response: IncomingMessage];
+  redirect: [url: string, request: ClientRequest];
+}
+
+export class WebSocket extends EventEmitter<WebSocketEvents> {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -192,8 +206,8 @@ export class WebSocket extends EventEmitter implements TransportListener, EventS
    */
   #emitFromTransport(type: string, a: unknown, b?: unknown): void {
     try {
-      if (type === "message" || type === "close") this.emit(type, a, b);
-      else this.emit(type, a);
+      if (type === "message" || type === "close") untyped(this).emit(type, a, b);
+      else untyped(this).emit(type, a);
     } catch (err) {
       process.nextTick(rethrow, err);
     }
@@ -396,39 +410,44 @@ export class WebSocket extends EventEmitter implements TransportListener, EventS
   // ---- EventTarget-style API (ws.md) ----
 
   addEventListener(type: string, listener: unknown, options?: { once?: boolean }): void {
-    addEventListener(this, type, listener, options);
+    addEventListener(untyped(this) as EventSource, type, listener, options);
   }
   removeEventListener(type: string, listener: unknown): void {
-    removeEventListener(this, type, listener);
+    removeEventListener(untyped(this) as EventSource, type, listener);
   }
   get onopen(): unknown {
-    return getAttribute(this, "open");
+    return getAttribute(untyped(this) as EventSource, "open");
   }
   set onopen(h: unknown) {
-    setAttribute(this, "open", h);
+    setAttribute(untyped(this) as EventSource, "open", h);
   }
   get onmessage(): unknown {
-    return getAttribute(this, "message");
+    return getAttribute(untyped(this) as EventSource, "message");
   }
   set onmessage(h: unknown) {
-    setAttribute(this, "message", h);
+    setAttribute(untyped(this) as EventSource, "message", h);
   }
   get onclose(): unknown {
-    return getAttribute(this, "close");
+    return getAttribute(untyped(this) as EventSource, "close");
   }
   set onclose(h: unknown) {
-    setAttribute(this, "close", h);
+    setAttribute(untyped(this) as EventSource, "close", h);
   }
   get onerror(): unknown {
-    return getAttribute(this, "error");
+    return getAttribute(untyped(this) as EventSource, "error");
   }
   set onerror(h: unknown) {
-    setAttribute(this, "error", h);
+    setAttribute(untyped(this) as EventSource, "error", h);
   }
 }
 
 for (const [name, value] of [["CONNECTING", CONNECTING], ["OPEN", OPEN], ["CLOSING", CLOSING], ["CLOSED", CLOSED]] as const) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+
+/** The emitter without its event map, for events whose name is a variable. */
+function untyped(e: EventEmitter<WebSocketEvents>): EventEmitter {
+  return e as unknown as EventEmitter;
 }
 
 function rethrow(err: unknown): never {
