@@ -402,3 +402,53 @@ describe("a 'message' listener that throws", () => {
     assert.equal(out, "uncaught: listener threw\nclient got: alive after b\n");
   });
 });
+
+describe("ws.md options that wshub/ws accepts with a documented difference", () => {
+  it("skipUTF8Validation: accepted, and invalid UTF-8 still fails with 1007 (wshub always validates)", async () => {
+    const wss = await listen(compat, { skipUTF8Validation: true });
+    const conn = next(wss, "connection");
+    const c = await openClient(ws, urlOf(wss));
+    const [s] = await conn;
+    const errP = next(s, "error");
+    c._socket.write(Buffer.from([0x81, 0x81, 0, 0, 0, 0, 0xff])); // masked text frame holding 0xFF
+    const [err] = await errP;
+    assert.equal(err.code, "WS_ERR_INVALID_UTF8");
+    const [code] = await next(c, "close");
+    assert.equal(code, 1007);
+    await shutdown(wss);
+  });
+
+  it("closeTimeout: a peer that never answers the close frame is cut off after it", async () => {
+    const wss = await listen(compat, { closeTimeout: 200 });
+    const conn = next(wss, "connection");
+    const c = await openClient(ws, urlOf(wss));
+    const [s] = await conn;
+    c._socket.pause(); // the ws client no longer reads: it never sees our close frame
+    const t0 = Date.now();
+    s.close(1000);
+    const [code] = await next(s, "close", 5000);
+    assert.equal(code, 1006);
+    assert.ok(Date.now() - t0 >= 150, `closed after ${Date.now() - t0} ms`);
+    c.terminate();
+    await shutdown(wss);
+  });
+
+  it("terminate() on a server connection: the client sees 1006", async () => {
+    const wss = await listen(compat);
+    const conn = next(wss, "connection");
+    const c = await openClient(ws, urlOf(wss));
+    const [s] = await conn;
+    s.terminate();
+    assert.equal(s.readyState, compat.WebSocket.CLOSING);
+    const [code] = await next(c, "close");
+    assert.equal(code, 1006);
+    await shutdown(wss);
+  });
+
+  it("bad option values throw a TypeError naming the option", () => {
+    assert.throws(() => new compat.WebSocketServer({ noServer: true, maxPayload: -1 }), { name: "TypeError", message: /"maxPayload"/ });
+    assert.throws(() => new compat.WebSocketServer({ noServer: true, verifyClient: 1 }), { name: "TypeError", message: /"verifyClient"/ });
+    assert.throws(() => new compat.WebSocket("ws://127.0.0.1:1/", { handshakeTimeout: "x" }), { name: "TypeError", message: /"handshakeTimeout"/ });
+    assert.throws(() => new compat.WebSocketServer({ noServer: true, perMessageDeflate: { serverMaxWindowBits: 99 } }), { name: "RangeError" });
+  });
+});
