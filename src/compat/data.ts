@@ -1,14 +1,27 @@
 /** The data types ws accepts for send/ping/pong, and the conversions of received messages (ws: buffer-util.js). */
 
-export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | Blob | readonly number[];
+/** What send(), ping() and pong() take, as @types/ws's BufferLike (numbers are sent as their decimal text). */
+export type SendData =
+  | string
+  | ArrayBuffer
+  | SharedArrayBuffer
+  | ArrayBufferView
+  | Blob
+  | readonly unknown[]
+  | { valueOf(): ArrayBuffer | SharedArrayBuffer | Uint8Array | readonly number[] | string }
+  | { [Symbol.toPrimitive](hint: string): string };
 
-/** A Buffer over `data` without copying when it already is bytes; a copy for an array of numbers. */
-export function toBuffer(data: string | Buffer | ArrayBuffer | ArrayBufferView | readonly number[]): Buffer {
+/**
+ * A Buffer over `data`, without copying when it already is bytes. An array of Buffers (a message received with
+ * binaryType "fragments") is joined; other values go through Buffer.from() as in ws.
+ */
+export function toBuffer(data: Exclude<SendData, Blob>): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (typeof data === "string") return Buffer.from(data, "utf8");
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data as number[]);
+  if (Array.isArray(data) && data.length > 0 && data.every((x) => Buffer.isBuffer(x))) return Buffer.concat(data as Buffer[]);
+  return Buffer.from(data as unknown as string);
 }
 
 export function isBlob(value: unknown): value is Blob {
