@@ -19,6 +19,8 @@ import type { WebSocket } from "./websocket.js";
 const kAborted = Symbol("wshub.compat.aborted");
 type Req = ClientRequest & { [kAborted]?: boolean };
 const EMPTY = Buffer.alloc(0);
+/** Where a client that follows redirects first went (ws: _originalHostOrSocketPath, _originalSecure). */
+const firstHops = new WeakMap<WebSocket, { host: string; ipc: boolean; secure: boolean }>();
 
 /** Starts (or, after a redirect, restarts) the opening handshake of `ws`. */
 export function connectClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
@@ -95,16 +97,19 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
     opts.socketPath = i === -1 ? path : path.slice(0, i);
     opts.path = i === -1 ? "" : path.slice(i + 1);
   }
-  if (options.followRedirects && ws._redirects > 0 && ws.listenerCount("redirect") === 0) {
+  if (options.followRedirects && ws._redirects === 0) {
+    firstHops.set(ws, { host: ipc ? (opts.socketPath as string) : url.host, ipc, secure });
+  } else if (options.followRedirects && ws.listenerCount("redirect") === 0) {
     // ws (as curl): credentials do not follow a redirect to another host, or from wss: to ws:.
-    const origin = (ws as unknown as { _originalHost?: string; _originalSecure?: boolean });
-    const sameHost = ipc ? false : url.host === origin._originalHost;
-    if (!sameHost || (origin._originalSecure && !secure)) {
-      for (const name of Object.keys(headers)) if (/^(authorization|cookie|host)$/i.test(name) && (name.toLowerCase() !== "host" || !sameHost)) delete headers[name];
+    const first = firstHops.get(ws)!;
+    const sameHost = ipc ? first.ipc && opts.socketPath === first.host : !first.ipc && url.host === first.host;
+    if (!sameHost || (first.secure && !secure)) {
+      for (const name of Object.keys(headers)) {
+        const lower = name.toLowerCase();
+        if (lower === "authorization" || lower === "cookie" || (lower === "host" && !sameHost)) delete headers[name];
+      }
       opts.auth = undefined;
     }
-  } else if (options.followRedirects && ws._redirects === 0) {
-    Object.assign(ws, { _originalHost: ipc ? opts.socketPath : url.host, _originalSecure: secure });
   }
 
   const req: Req = (secure ? httpsRequest : httpRequest)(opts);
