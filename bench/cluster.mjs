@@ -14,7 +14,7 @@
  * each subscriber checks that the sequence numbers it gets follow each other (one publisher, in order).
  *
  * Run by bench/run.mjs (`npm run bench -- --only cluster`) or on its own:
- *   node bench/cluster.mjs [--subs 1000] [--rounds 2] [--warmup 1] [--duration 3] [--window 16]
+ *   node bench/cluster.mjs [--subs 1000] [--rounds 2] [--warmup 1] [--duration 3] [--window 32]
  *                          [--load-procs 2] [--systems wshub,socketio,workers,single] [--out docs/benchmarks.md] [--no-write]
  * Writes (or replaces) its own section of docs/benchmarks.md, between <!-- cluster:start --> and <!-- cluster:end -->.
  * Nothing is pinned (3 nodes, Redis, the load processes and the publisher share the machine's cores).
@@ -277,7 +277,7 @@ async function runSystem(id, o, redisUrl) {
 
     // Half the maximum rate, paced: latency
     if (sys.latency && o.latency) {
-      const mps = rate / 2 / N; // messages per second
+      const mps = o.latencyMps ?? rate / 2 / N; // messages per second
       const phase = async (seconds) => {
         const start = nowUs();
         let sent = 0;
@@ -306,9 +306,18 @@ async function runSystem(id, o, redisUrl) {
       const sent = await phase(o.duration);
       await drain("half rate");
       const reports = await subs.all("report", "report", 10_000);
-      const hist = new Map();
-      for (const r of reports) for (let k = 0; k < r.hist.length; k += 2) hist.set(r.hist[k], (hist.get(r.hist[k]) ?? 0) + r.hist[k + 1]);
-      res.half = { mps, rate: sent * N / o.duration, samples: [...hist.values()].reduce((a, b) => a + b, 0), ...percentiles(hist) };
+      // [all, node A's subscribers, the other nodes' subscribers]
+      const hists = [new Map(), new Map(), new Map()];
+      for (const r of reports) {
+        for (let part = 0; part < 2; part++) {
+          const h = r.hist[part];
+          for (let k = 0; k < h.length; k += 2) {
+            for (const m of [hists[0], hists[1 + part]]) m.set(h[k], (m.get(h[k]) ?? 0) + h[k + 1]);
+          }
+        }
+      }
+      res.half = { mps, rate: sent * N / o.duration, samples: [...hists[0].values()].reduce((a, b) => a + b, 0), ...percentiles(hists[0]),
+        local: percentiles(hists[1]), remote: percentiles(hists[2]) };
     }
     const reports = await subs.all("report", "report", 10_000);
     res.published = published;
@@ -366,7 +375,7 @@ const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(", ");
  * Options: subs, rounds, warmup, duration, window, loadProcs, systems, latency, cmd.
  */
 export async function runCluster(opts = {}, log = console.log) {
-  const o = { subs: 1000, rounds: 2, warmup: 1, duration: 3, window: 16, loadProcs: 2, systems: Object.keys(CLUSTER_SYSTEMS), latency: true, ...opts };
+  const o = { subs: 1000, rounds: 2, warmup: 1, duration: 3, window: 32, loadProcs: 2, systems: Object.keys(CLUSTER_SYSTEMS), latency: true, ...opts };
   const started = Date.now();
   const load0 = loadavg();
   const redis = await startRedis();
@@ -386,7 +395,7 @@ export async function runCluster(opts = {}, log = console.log) {
         }
         runs[id].push(r);
         const shown = r.error ? `FAILED: ${r.error}` : `${kfmt(r.rate)} deliveries/s (cpu: servers ${pct(r.cpu.servers)}, redis ${pct(r.cpu.redis)}, subscribers ${pct(r.cpu.subs)}, publisher ${pct(r.cpu.pub)})` +
-          (r.half ? `; at ${kfmt(r.half.rate)}/s p50 ${ms(r.half.p50)} p99 ${ms(r.half.p99)}` : "") + `; ${r.delivered} deliveries, ${r.lost} lost`;
+          (r.half ? `; at ${kfmt(r.half.rate)}/s p50 ${ms(r.half.p50)} p99 ${ms(r.half.p99)} (node A p50 ${ms(r.half.local.p50)} p99 ${ms(r.half.local.p99)}, B/C p50 ${ms(r.half.remote.p50)} p99 ${ms(r.half.remote.p99)})` : "") + `; ${r.delivered} deliveries, ${r.lost} lost`;
         log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] cluster round ${round + 1}/${o.rounds} ${id.padEnd(9)} ${shown} (${((Date.now() - t0) / 1000).toFixed(1)} s, load ${loadavg()})`);
       }
     }
@@ -455,14 +464,14 @@ function report(runs, errors, o, m) {
     L.push(`| p99 publish→receive < 5 ms at half the maximum rate (wshub) | ${range(p99, ms)} | ${p99.some(Number.isFinite) ? (Math.max(...p99.filter(Number.isFinite)) < 5 ? "yes" : median(p99) < 5 ? "median yes, not every round" : "no") : "—"} |`);
     L.push("");
   }
-  L.push("| System | deliveries/s at maximum | ÷ socket.io | half rate (deliveries/s) | p50 | p99 | p99.9 | max | CPU: servers / redis / subscribers / publisher |");
-  L.push("|---|---|---|---|---|---|---|---|---|");
+  L.push("| System | deliveries/s at maximum | ÷ socket.io | half rate (deliveries/s) | p50 | p99 | p99.9 | max | p50 / p99 on node A | p50 / p99 on nodes B, C | CPU: servers / redis / subscribers / publisher |");
+  L.push("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const id of o.systems) {
     if (CLUSTER_SYSTEMS[id].kind !== "cluster") continue;
     const rs = ok(id);
     const c = (k) => pct(median(rs.map((x) => x.cpu[k])));
     const half = (k, f) => range(col(id, (x) => x.half?.[k]), f);
-    L.push(`| ${CLUSTER_SYSTEMS[id].label} | ${range(col(id, (x) => x.rate), kfmt)} | ${id === "socketio" ? "1" : runs.socketio ? fr(ratio(id, "socketio", (x) => x.rate)) : "—"} | ${half("rate", kfmt)} | ${half("p50", ms)} | ${half("p99", ms)} | ${half("p999", ms)} | ${half("max", ms)} | ${rs.length ? `${c("servers")} / ${c("redis")} / ${c("subs")} / ${c("pub")}` : "—"} |`);
+    L.push(`| ${CLUSTER_SYSTEMS[id].label} | ${range(col(id, (x) => x.rate), kfmt)} | ${id === "socketio" ? "1" : runs.socketio ? fr(ratio(id, "socketio", (x) => x.rate)) : "—"} | ${half("rate", kfmt)} | ${half("p50", ms)} | ${half("p99", ms)} | ${half("p999", ms)} | ${half("max", ms)} | ${range(col(id, (x) => x.half?.local.p50), ms)} / ${range(col(id, (x) => x.half?.local.p99), ms)} | ${range(col(id, (x) => x.half?.remote.p50), ms)} / ${range(col(id, (x) => x.half?.remote.p99), ms)} | ${rs.length ? `${c("servers")} / ${c("redis")} / ${c("subs")} / ${c("pub")}` : "—"} |`);
   }
   L.push("");
   if (runs.workers || runs.single) {
@@ -526,10 +535,12 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     rounds: Number(value("rounds", 2)),
     warmup: Number(value("warmup", 1)),
     duration: Number(value("duration", 3)),
-    window: Number(value("window", 16)),
+    window: Number(value("window", 32)),
     loadProcs: Number(value("load-procs", 2)),
     systems: value("systems", Object.keys(CLUSTER_SYSTEMS).join(",")).split(","),
     latency: !argv.includes("--no-latency"),
+    // Diagnostics: a fixed rate for the latency phase instead of half the maximum (messages/s).
+    latencyMps: value("latency-mps") !== undefined ? Number(value("latency-mps")) : undefined,
     cmd: `node bench/cluster.mjs${argv.length ? " " + argv.join(" ") : ""}`,
   };
   for (const s of opts.systems) if (!CLUSTER_SYSTEMS[s]) throw new Error(`unknown system ${s} (${Object.keys(CLUSTER_SYSTEMS).join(", ")})`);

@@ -21,7 +21,8 @@ const first = Number(args.first ?? 0);
 const count = Number(args.count);
 const BUCKET_US = 10;
 const BUCKETS = 100_000; // 10 µs .. 1 s; later ones land in the last bucket
-let hist = new Uint32Array(BUCKETS);
+// Two histograms: subscribers on node A (the publisher's node: no Redis hop) and on the other nodes.
+let hist = [new Uint32Array(BUCKETS), new Uint32Array(BUCKETS)];
 let delivered = 0;
 let pending = 0;
 let scheduled = false;
@@ -45,7 +46,7 @@ const flush = () => {
 function onPayload(i, seq, sentUs) {
   const lat = nowUs() - sentUs;
   const b = lat > 0 ? Math.floor(lat / BUCKET_US) : 0;
-  hist[b < BUCKETS ? b : BUCKETS - 1]++;
+  hist[(first + i) % urls.length === 0 ? 0 : 1][b < BUCKETS ? b : BUCKETS - 1]++;
   if (seq !== last[i] + 1) outOfOrder++;
   last[i] = seq;
   delivered++;
@@ -119,12 +120,12 @@ process.send({ ev: "connected", n: count, seconds: (Date.now() - t0) / 1000 });
 
 process.on("message", (m) => {
   if (m.cmd === "reset") {
-    hist = new Uint32Array(BUCKETS);
+    hist = [new Uint32Array(BUCKETS), new Uint32Array(BUCKETS)];
     process.send({ ev: "reset" });
   } else if (m.cmd === "report") {
     flush();
-    const h = [];
-    for (let b = 0; b < BUCKETS; b++) if (hist[b] !== 0) h.push(b, hist[b]);
+    const h = [[], []];
+    for (let k = 0; k < 2; k++) for (let b = 0; b < BUCKETS; b++) if (hist[k][b] !== 0) h[k].push(b, hist[k][b]);
     const cpu = process.cpuUsage();
     process.send({ ev: "report", hist: h, delivered, outOfOrder, closed, lastSeq: Array.from(last), cpu: (cpu.user + cpu.system) / 1e6 });
   } else if (m.cmd === "exit") {
