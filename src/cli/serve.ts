@@ -4,7 +4,6 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "../api/server.js";
 import { Hub, type Adapter } from "../hub/index.js";
-import { RedisAdapter } from "../cluster/index.js";
 import { runWorkers } from "./workers.js";
 import { startChatApp, listen, type ChatApp } from "../chat/chat-app.js";
 import { parseArgs, parsePort, parsePositiveInt, UsageError } from "./args.js";
@@ -128,7 +127,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
   if (config.workers > 1) return runWorkers(config.workers, config.port, out);
   const { mode, host, port, path, tls, maxPayload, deflate } = config;
   // --redis: the hub's adapter; it starts even while Redis is unreachable, and joins the cluster when Redis comes.
-  const adapter: Adapter | undefined = config.redis !== undefined ? new RedisAdapter({ url: config.redis }) : undefined;
+  // The Redis client is loaded only then: a single process never needs it.
+  const adapter: Adapter | undefined = config.redis !== undefined ? new (await import("../cluster/index.js")).RedisAdapter({ url: config.redis }) : undefined;
   const hubOptions = adapter !== undefined ? { adapter } : {};
   let stop: () => Promise<void>;
 

@@ -8,6 +8,7 @@
  *   P:conns:N          SET     N's connection ids, TTL
  *   P:rooms:N          SET     rooms with members on N, TTL
  *   P:members:N:ROOM   SET     N's connection ids in ROOM, TTL
+ *   P:meta:N           HASH    connection id → the metadata the application set (hub.setMeta()), TTL
  *
  * Queries run as Lua scripts (one round trip, only live nodes counted). The scripts name keys they build
  * themselves, which a standalone Redis (and a primary with replicas) accepts; Redis Cluster would need every key
@@ -83,6 +84,32 @@ end
 return out
 `;
 
+/** Flat [node, id, meta or false, …] over the other live nodes. */
+const CONNECTIONS = `${OTHERS}
+local out = {}
+for _, n in ipairs(others()) do
+  local metaKey = P .. ':meta:' .. n
+  for _, id in ipairs(redis.call('SMEMBERS', P .. ':conns:' .. n)) do
+    out[#out + 1] = n
+    out[#out + 1] = id
+    out[#out + 1] = redis.call('HGET', metaKey, id)
+  end
+end
+return out
+`;
+
+/** Flat [room, members, …] over the other live nodes (a room may appear once per node). */
+const ROOM_SIZES = `${OTHERS}
+local out = {}
+for _, n in ipairs(others()) do
+  for _, r in ipairs(redis.call('SMEMBERS', P .. ':rooms:' .. n)) do
+    out[#out + 1] = r
+    out[#out + 1] = redis.call('SCARD', P .. ':members:' .. n .. ':' .. r)
+  end
+end
+return out
+`;
+
 /** ARGV[3] = TTL (ms). Extends this node's keys; returns 0 if its alive key had expired (presence lost: the caller
  * publishes it again), 1 otherwise. */
 const REFRESH = `
@@ -90,6 +117,7 @@ local P, self, ttl = ARGV[1], ARGV[2], ARGV[3]
 local was = redis.call('SET', P .. ':alive:' .. self, '1', 'PX', ttl, 'GET')
 redis.call('SADD', P .. ':nodes', self)
 redis.call('PEXPIRE', P .. ':conns:' .. self, ttl)
+redis.call('PEXPIRE', P .. ':meta:' .. self, ttl)
 local roomsKey = P .. ':rooms:' .. self
 redis.call('PEXPIRE', roomsKey, ttl)
 for _, r in ipairs(redis.call('SMEMBERS', roomsKey)) do redis.call('PEXPIRE', P .. ':members:' .. self .. ':' .. r, ttl) end
@@ -102,12 +130,12 @@ const REMOVE = `
 local P, self = ARGV[1], ARGV[2]
 local roomsKey = P .. ':rooms:' .. self
 for _, r in ipairs(redis.call('SMEMBERS', roomsKey)) do redis.call('DEL', P .. ':members:' .. self .. ':' .. r) end
-redis.call('DEL', roomsKey, P .. ':conns:' .. self, P .. ':alive:' .. self)
+redis.call('DEL', roomsKey, P .. ':conns:' .. self, P .. ':meta:' .. self, P .. ':alive:' .. self)
 redis.call('SREM', P .. ':nodes', self)
 return 1
 `;
 
-const SCRIPTS = [ROUTE, ALL_IDS, ROOM_MEMBERS, ROOM_SIZE, NODE_COUNTS, REFRESH, REMOVE];
+const SCRIPTS = [ROUTE, ALL_IDS, ROOM_MEMBERS, ROOM_SIZE, NODE_COUNTS, CONNECTIONS, ROOM_SIZES, REFRESH, REMOVE];
 const SHA = new Map(SCRIPTS.map((s) => [s, createHash("sha1").update(s).digest("hex")]));
 
 /**
@@ -122,6 +150,7 @@ export class Presence {
   readonly #ttl: number;
   readonly #conns: string;
   readonly #rooms: string;
+  readonly #meta: string;
   readonly #membersPrefix: string;
 
   constructor(client: RedisClient, prefix: string, nodeId: string, ttl: number) {
@@ -131,6 +160,7 @@ export class Presence {
     this.#ttl = ttl;
     this.#conns = `${prefix}:conns:${nodeId}`;
     this.#rooms = `${prefix}:rooms:${nodeId}`;
+    this.#meta = `${prefix}:meta:${nodeId}`;
     this.#membersPrefix = `${prefix}:members:${nodeId}:`;
     // Scripts run by their SHA1 (EVALSHA: 40 bytes instead of the script's text on every call). They are loaded
     // first thing on every (re)connection — before any other listener of 'ready' can send a command — so a
@@ -153,7 +183,13 @@ export class Presence {
   }
 
   closed(id: string): Promise<unknown> {
-    return this.#client.sRem(this.#conns, id);
+    return Promise.all([this.#client.sRem(this.#conns, id), this.#client.hDel(this.#meta, id)]);
+  }
+
+  /** The application set (or cleared) a connection's metadata. */
+  meta(id: string, meta: string | null): Promise<unknown> {
+    if (meta === null) return this.#client.hDel(this.#meta, id);
+    return Promise.all([this.#client.hSet(this.#meta, id, meta), this.#client.pExpire(this.#meta, this.#ttl)]);
   }
 
   /** `first`: the first local member of the room (the room is added to this node's room list). */
@@ -177,11 +213,13 @@ export class Presence {
   }
 
   /** Replaces this node's presence in Redis with `snapshot`, atomically (MULTI). */
-  async publish(snapshot: Iterable<[id: string, rooms: readonly string[]]>): Promise<void> {
+  async publish(snapshot: Iterable<[id: string, rooms: readonly string[], meta: string | null]>): Promise<void> {
     const ids: string[] = [];
+    const metas: [string, string][] = [];
     const rooms = new Map<string, string[]>();
-    for (const [id, joined] of snapshot) {
+    for (const [id, joined, meta] of snapshot) {
       ids.push(id);
+      if (meta !== null) metas.push([id, meta]);
       for (const room of joined) {
         const members = rooms.get(room);
         if (members === undefined) rooms.set(room, [id]);
@@ -192,6 +230,8 @@ export class Presence {
     multi.eval(REMOVE, { arguments: [this.#prefix, this.#node] });
     for (let i = 0; i < ids.length; i += CHUNK) multi.sAdd(this.#conns, ids.slice(i, i + CHUNK));
     multi.pExpire(this.#conns, this.#ttl);
+    for (let i = 0; i < metas.length; i += CHUNK) multi.hSet(this.#meta, metas.slice(i, i + CHUNK));
+    multi.pExpire(this.#meta, this.#ttl);
     const names = [...rooms.keys()];
     for (let i = 0; i < names.length; i += CHUNK) multi.sAdd(this.#rooms, names.slice(i, i + CHUNK));
     multi.pExpire(this.#rooms, this.#ttl);
@@ -238,6 +278,21 @@ export class Presence {
     const counts: Record<string, number> = {};
     for (let i = 0; i < flat.length; i += 2) counts[String(flat[i])] = Number(flat[i + 1]);
     return counts;
+  }
+
+  async otherConnections(): Promise<{ id: string; node: string; meta: string | null }[]> {
+    const flat = (await this.#eval(CONNECTIONS)) as (string | null)[];
+    const out: { id: string; node: string; meta: string | null }[] = [];
+    for (let i = 0; i < flat.length; i += 3) out.push({ id: String(flat[i + 1]), node: String(flat[i]), meta: typeof flat[i + 2] === "string" ? (flat[i + 2] as string) : null });
+    return out;
+  }
+
+  /** [room, members] pairs of the other live nodes (a room once per node that has members in it). */
+  async otherRoomSizes(): Promise<[string, number][]> {
+    const flat = (await this.#eval(ROOM_SIZES)) as (string | number)[];
+    const out: [string, number][] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push([String(flat[i]), Number(flat[i + 1])]);
+    return out;
   }
 
   async #eval(script: string, ...rest: (string | Buffer)[]): Promise<unknown> {

@@ -12,7 +12,7 @@
  * cross, and joins again by itself when Redis is back (its presence is written again from the hub's snapshot).
  */
 import { ErrorReply } from "redis";
-import type { Adapter, AdapterStats, ExceptIds, LocalDelivery, SendResult } from "../hub/adapter.js";
+import type { Adapter, AdapterStats, ConnectionInfo, ExceptIds, LocalDelivery, SendResult } from "../hub/adapter.js";
 import { OutgoingMessage } from "../hub/message.js";
 import { resolveRedisAdapterOptions, type RedisAdapterOptions, type ResolvedRedisAdapterOptions } from "./options.js";
 import { PendingRequests } from "./pending-requests.js";
@@ -113,6 +113,10 @@ export class RedisAdapter implements Adapter {
     this.#leftRoom(id, room, this.#pubReady());
   }
 
+  connectionMeta(id: string, meta: string | null): void {
+    if (this.#pubReady()) this.#presence!.meta(id, meta).catch(this.#presenceFailed);
+  }
+
   // ---- fan-out to the other nodes ----
 
   broadcast(message: OutgoingMessage, except: ExceptIds): void {
@@ -182,6 +186,21 @@ export class RedisAdapter implements Adapter {
     const local = this.#bound();
     const others = await this.#query((p) => p.otherNodeCounts(), {});
     return { ...others, [local.nodeId]: local.localCount };
+  }
+
+  async connections(): Promise<ConnectionInfo[]> {
+    const local = this.#bound();
+    const out: ConnectionInfo[] = [];
+    for (const [id, , meta] of local.snapshot()) out.push({ id, node: local.nodeId, meta });
+    for (const c of await this.#query((p) => p.otherConnections(), [])) out.push(c);
+    return out;
+  }
+
+  async roomSizes(): Promise<Record<string, number>> {
+    const sizes: Record<string, number> = {};
+    for (const [room, n] of this.#bound().localRoomSizes()) sizes[room] = n;
+    for (const [room, n] of await this.#query((p) => p.otherRoomSizes(), [])) sizes[room] = (sizes[room] ?? 0) + n;
+    return sizes;
   }
 
   stats(): AdapterStats {

@@ -20,6 +20,8 @@ export class FakeLocal extends EventEmitter {
     this.errors = [];
     this.states = [];
     this.closedIds = new Set();
+    /** id -> meta (hub.setMeta) */
+    this.metas = new Map();
     adapter.bind(this);
   }
 
@@ -55,10 +57,18 @@ export class FakeLocal extends EventEmitter {
     return true;
   }
 
+  setMeta(id, meta) {
+    if (!this.conns.has(id)) return false;
+    this.metas.set(id, meta);
+    this.adapter.connectionMeta(id, meta);
+    return true;
+  }
+
   close(id) {
     const rooms = this.conns.get(id);
     if (rooms === undefined) return false;
     this.conns.delete(id);
+    this.metas.delete(id);
     this.closedIds.add(id);
     for (const room of rooms) {
       const members = this.rooms.get(room);
@@ -124,7 +134,11 @@ export class FakeLocal extends EventEmitter {
   }
 
   *snapshot() {
-    for (const [id, rooms] of this.conns) yield [id, [...rooms]];
+    for (const [id, rooms] of this.conns) yield [id, [...rooms], this.metas.get(id) ?? null];
+  }
+
+  *localRoomSizes() {
+    for (const [room, members] of this.rooms) yield [room, members.size];
   }
 
   get localCount() {

@@ -226,6 +226,45 @@ describe("RedisAdapter: queries", () => {
     }
   });
 
+  it("connections() lists every live node's connections with their node and meta; roomSizes() sums rooms over nodes", async () => {
+    const nodes = await cluster(3);
+    const [a, b, c] = nodes;
+    try {
+      a.local.open("a1", "a2");
+      b.local.open("b1");
+      a.local.setMeta("a1", JSON.stringify({ nick: "ana" }));
+      b.local.setMeta("b1", "bo");
+      a.local.join("a1", "lobby");
+      b.local.join("b1", "lobby");
+      b.local.join("b1", "vip");
+      const expected = [
+        { id: "a1", node: "node-A", meta: JSON.stringify({ nick: "ana" }) },
+        { id: "a2", node: "node-A", meta: null },
+        { id: "b1", node: "node-B", meta: "bo" },
+      ];
+      const byId = (x, y) => x.id.localeCompare(y.id);
+      await eventually(async () => JSON.stringify((await c.adapter.connections()).sort(byId)) === JSON.stringify(expected), 5000, "meta seen");
+      for (const { adapter } of nodes) {
+        assert.deepEqual((await adapter.connections()).sort(byId), expected);
+        assert.deepEqual(await adapter.roomSizes(), { lobby: 2, vip: 1 });
+      }
+      b.local.setMeta("b1", null);
+      a.local.close("a1");
+      await eventually(async () => (await c.adapter.connections()).length === 2, 5000, "a1 gone");
+      assert.deepEqual((await c.adapter.connections()).sort(byId), [
+        { id: "a2", node: "node-A", meta: null },
+        { id: "b1", node: "node-B", meta: null },
+      ]);
+      assert.deepEqual(await c.adapter.roomSizes(), { lobby: 1, vip: 1 });
+      // After a reconnect the presence is written again from the snapshot, meta included.
+      a.local.setMeta("a2", "again");
+      await a.adapter.close();
+      await eventually(async () => (await c.adapter.connections()).length === 1, 5000, "a's presence removed");
+    } finally {
+      await nodes.close();
+    }
+  });
+
   it("close() removes the node's presence at once", async () => {
     const nodes = await cluster(2);
     const [a, b] = nodes;
