@@ -6,8 +6,9 @@
  * wshub process without Redis, with the same clients.
  *
  * Measured per system and round:
- * - deliveries/s at the maximum rate: the publisher keeps --window messages in flight (a message leaves the
- *   window once every subscriber has it: the subscribers' counts come back over IPC each event-loop turn);
+ * - deliveries/s at the maximum rate: the publisher keeps --window messages in flight, counted in deliveries
+ *   (sent × subscribers − delivered < window × subscribers; the subscribers' counts come back over IPC each
+ *   event-loop turn);
  * - p50/p99 publish→receive latency at half that rate (the publisher paces itself, 1 ms timer; each payload
  *   carries its send time on the machine's monotonic clock, read by the subscribers' processes).
  * After each phase the run waits until every subscriber has every message (else it reports the loss), and
