@@ -1,5 +1,6 @@
 /** Hub options: one object, every limit documented with its default and how to turn it off. */
 import type { Adapter } from "./adapter.js";
+import { realClock, type HubClock } from "./clock.js";
 
 /** What happens when a broadcast or publish would push a connection past `maxBufferedBytes`. */
 export type SlowConsumerPolicy = "drop" | "close";
@@ -42,11 +43,18 @@ export interface HubOptions {
   slowConsumerPolicy?: SlowConsumerPolicy;
   /** Milliseconds hub.close() waits for peers to answer the close frame before destroying the rest. Default 5000. */
   closeTimeout?: number;
+  /**
+   * The time source and timer of the heartbeat and the idle timeout: { now(), setTimeout(cb, ms),
+   * clearTimeout(handle) }. Default `realClock` (performance.now() and Node's timers, unref'd). Tests pass a fake
+   * clock to run heartbeat and idle behaviour on simulated time.
+   */
+  clock?: HubClock;
 }
 
 export type ResolvedHubOptions = Readonly<Required<Omit<HubOptions, "adapter" | "nodeId">>>;
 
-export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
+/** The defaults of the limits (the default `clock` is `realClock`, the default adapter a new InProcessAdapter). */
+export const HUB_DEFAULTS: Omit<ResolvedHubOptions, "clock"> = Object.freeze({
   heartbeatInterval: 30_000,
   heartbeatTimeout: 10_000,
   idleTimeout: 0,
@@ -64,6 +72,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxBufferedBytes: options.maxBufferedBytes ?? HUB_DEFAULTS.maxBufferedBytes,
     slowConsumerPolicy: options.slowConsumerPolicy ?? HUB_DEFAULTS.slowConsumerPolicy,
     closeTimeout: options.closeTimeout ?? HUB_DEFAULTS.closeTimeout,
+    clock: options.clock ?? realClock,
   };
   nonNegative("heartbeatInterval", o.heartbeatInterval);
   nonNegative("idleTimeout", o.idleTimeout);
@@ -75,6 +84,9 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
   }
   if (o.slowConsumerPolicy !== "drop" && o.slowConsumerPolicy !== "close") {
     throw new TypeError(`slowConsumerPolicy must be "drop" or "close", got ${JSON.stringify(o.slowConsumerPolicy)}`);
+  }
+  for (const fn of ["now", "setTimeout", "clearTimeout"] as const) {
+    if (typeof o.clock?.[fn] !== "function") throw new TypeError(`clock must have a ${fn}() method`);
   }
   return Object.freeze(o);
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { deflateRawSync, constants as zc } from "node:zlib";
 import { PerMessageDeflate } from "../../dist/node/deflate.js";
 import { resolveCodecOptions } from "../../dist/node/deflate-options.js";
-import { withTimeout } from "./helpers.mjs";
+import { withTimeout } from "../helpers/index.mjs";
 
 const params = (resets) => ({ serverNoContextTakeover: resets, clientNoContextTakeover: resets, serverMaxWindowBits: 15, clientMaxWindowBits: 15 });
 

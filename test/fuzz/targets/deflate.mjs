@@ -12,7 +12,7 @@ import { constants as zc, deflateRawSync } from "node:zlib";
 import { Connection, ProtocolError } from "../../../dist/protocol/index.js";
 import { PerMessageDeflate } from "../../../dist/node/deflate.js";
 import { DEFLATE_CODEC_DEFAULTS } from "../../../dist/node/deflate-options.js";
-import { frame } from "../../protocol/wire.mjs";
+import { frame } from "../../helpers/frames.mjs";
 
 export const name = "deflate";
 export const corpusExt = "bin";

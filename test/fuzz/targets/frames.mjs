@@ -11,7 +11,7 @@
 //   and what the parser holds never exceeds the unparsed input.
 import fc from "fast-check";
 import { FrameParser, ProtocolError, encodeFrameBuffer } from "../../../dist/protocol/index.js";
-import { frame } from "../../protocol/wire.mjs";
+import { frame } from "../../helpers/frames.mjs";
 import { RULES, referenceFrames } from "./frame-oracle.mjs";
 
 const MAX_PAYLOADS = [0, 1, 125, 126, 1000, 65535, 65536, 16 * 1024 * 1024];
@@ -66,7 +66,7 @@ const validCase = fc
   .tuple(config, fc.array(fc.oneof({ weight: 4, arbitrary: message }, { weight: 1, arbitrary: control.map((c) => ({ control: c })) }), { maxLength: 5 }), fc.array(key, { minLength: 1, maxLength: 3 }), fc.nat(3))
   .map(([cfg, messages, keys, slack]) => {
     const frames = planFrames(messages, cfg.isServer, cfg.allowRsv1, keys);
-    // Both encoders: src's encodeFrameBuffer and the test's own (test/protocol/wire.mjs) must agree.
+    // Encoded by src's encodeFrameBuffer; check() re-encodes with the test's own (test/helpers/frames.mjs).
     const parts = frames.map((f) => encodeFrameBuffer(f.opcode, f.payload, { fin: f.fin, rsv1: f.rsv1, mask: f.key ?? false }));
     const bytes = Buffer.concat(parts);
     let largest = 0;
