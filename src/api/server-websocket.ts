@@ -4,6 +4,7 @@ import { randomFillSync } from "node:crypto";
 import { SocketTransport } from "../node/socket-transport.js";
 import type { UpgradeRequest } from "../node/upgrade-listener.js";
 import { WebSocketBase, defineReadyStateConstants } from "./websocket-base.js";
+import { checkCloseReason, checkWireCloseCode } from "../protocol/close.js";
 
 /**
  * The upgrade request a connection came from: Node's IncomingMessage when the server is attached to an
@@ -22,11 +23,15 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
   /** The server's `clients` set while this connection is in it (client tracking): left on close. */
   #clients: Set<ServerWebSocket<T>> | null = null;
 
+  /** Where exceptions of this connection's handlers and listeners go (the server's `error` event, or stderr). */
+  #report: ErrorReporter;
+
   /** @internal Created by WebSocketServer. */
-  constructor(request: ServerRequest, url: string, data: T) {
+  constructor(request: ServerRequest, url: string, data: T, report: ErrorReporter = reportToStderr) {
     super();
     this.request = request;
     this.data = data;
+    this.#report = report;
     this.setUrl(url);
     this.setDefaultBinaryType("nodebuffer");
   }
@@ -47,6 +52,35 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
     clients.add(this);
   }
 
+  /**
+   * close(code, reason): a server may send any code RFC 6455 §7.4 allows on the wire (1000-1003, 1007-1014,
+   * 3000-4999), not only the browser's 1000 and 3000-4999: 1001 "going away", 1008 "policy violation", 1011
+   * "internal error", 1013 "try again later"... Any other code (1004-1006, 1015, < 1000, 1016-2999, > 4999)
+   * throws a RangeError; so does a reason of more than 123 UTF-8 bytes.
+   */
+  override close(code?: number, reason?: string): void {
+    const c = checkWireCloseCode("ServerWebSocket.close", code);
+    const r = checkCloseReason("ServerWebSocket.close", reason);
+    this.closeInternal(c, r);
+  }
+
+  /**
+   * Listeners of a server-side connection cannot crash the server: what one throws, or the promise it returns
+   * rejects with, goes to the server's `error` event (or stderr when it has no listener).
+   */
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
+    super.addEventListener(type, listener === null || listener === undefined ? listener : containedListener(listener), options);
+  }
+
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void {
+    super.removeEventListener(type, listener === null || listener === undefined ? listener : (wrappers.get(listener) ?? listener), options);
+  }
+
+  /** @internal */
+  protected override reportError(err: unknown): void {
+    this.#report(err);
+  }
+
   override onClosed(code: number, reason: string, wasClean: boolean): void {
     const clients = this.#clients;
     if (clients !== null) {
@@ -63,6 +97,39 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
 }
 
 defineReadyStateConstants(ServerWebSocket);
+Object.defineProperty(ServerWebSocket.prototype.close, "length", { value: 0 });
+
+/** Receives an exception of application code (a handler, a listener, a hook). */
+export type ErrorReporter = (err: unknown) => void;
+
+/** Reports an exception of application code to stderr (the process goes on). */
+export function reportToStderr(err: unknown): void {
+  const text = err instanceof Error ? (err.stack ?? String(err)) : String(err);
+  process.stderr.write(`wshub: an application callback failed: ${text}\n`);
+}
+
+/** The wrapper of each listener (one per listener, so adding it twice or removing it finds the same one). */
+const wrappers = new WeakMap<object, (this: ServerWebSocket, ev: Event) => void>();
+
+function containedListener(listener: EventListenerOrEventListenerObject): (this: ServerWebSocket, ev: Event) => void {
+  let w = wrappers.get(listener);
+  if (w === undefined) {
+    w = function containedListener(this: ServerWebSocket, ev: Event): void {
+      let r: unknown;
+      try {
+        r = typeof listener === "function" ? listener.call(this, ev) : listener.handleEvent(ev);
+      } catch (err) {
+        this.reportError(err);
+        return;
+      }
+      if (typeof r === "object" && r !== null && typeof (r as PromiseLike<unknown>).then === "function") {
+        (r as PromiseLike<unknown>).then(undefined, (err: unknown) => this.reportError(err));
+      }
+    };
+    wrappers.set(listener, w);
+  }
+  return w;
+}
 
 // Connection ids: random (version 4) UUIDs, RFC 4122 §4.4. crypto.randomUUID() builds its result by string
 // concatenation, a tree of ~14 string objects (~450 bytes) kept per connection; this writes the 36 characters

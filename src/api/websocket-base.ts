@@ -156,6 +156,10 @@ function rethrow(err: unknown): never {
   throw err;
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === "object" && v !== null && typeof (v as PromiseLike<unknown>).then === "function";
+}
+
 export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget) implements TransportListener {
   // WebIDL constants, on the interface object and on the prototype (defined below the class as read-only).
   declare static readonly CONNECTING: 0;
@@ -306,8 +310,15 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
       const fn = target.#handler(index);
       if (typeof fn !== "function") return;
       // Called with this = the event's currentTarget; a return value of false cancels the event.
-      const r = (fn as (this: WebSocketBase, ev: Event) => unknown).call(target, ev);
+      let r: unknown;
+      try {
+        r = (fn as (this: WebSocketBase, ev: Event) => unknown).call(target, ev);
+      } catch (err) {
+        target.reportError(err);
+        return;
+      }
       if (r === false) ev.preventDefault();
+      else if (isThenable(r)) r.then(undefined, (err: unknown) => target.reportError(err));
     };
   }
 
@@ -369,10 +380,20 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     try {
       const r = (handler as (this: WebSocketBase, ev: Event) => unknown).call(this, ev);
       if (r === false) ev.preventDefault();
+      else if (isThenable(r)) r.then(undefined, (err: unknown) => this.reportError(err));
     } catch (err) {
-      process.nextTick(rethrow, err);
+      this.reportError(err);
     }
     slots[kDispatching!] = false;
+  }
+
+  /**
+   * @internal How an exception thrown (or a promise rejected) by an event handler is reported. Here as Node's
+   * EventTarget reports a listener's: thrown again on the next tick (an uncaught exception). A server-side
+   * connection reports it to its server instead (ServerWebSocket).
+   */
+  protected reportError(err: unknown): void {
+    process.nextTick(rethrow, err);
   }
 
   /** Whether an event of this type, fired now, could reach anything (false: it need not be created). */

@@ -10,6 +10,7 @@ import type { WebSocketServer } from "../api/server.js";
 import type { SocketTransport } from "../node/socket-transport.js";
 import { SharedDeflateMessage } from "../node/deflate-shared.js";
 import { CloseCode, MAX_CLOSE_REASON_BYTES, ReadyState } from "../protocol/constants.js";
+import { checkCloseOptions } from "../protocol/close.js";
 import { InProcessAdapter, type Adapter, type ExceptIds, type LocalDelivery, type SendResult } from "./adapter.js";
 import { OutgoingMessage, type HubData } from "./message.js";
 import { resolveHubOptions, type HubOptions, type ResolvedHubOptions, type SlowConsumerPolicy } from "./options.js";
@@ -495,6 +496,7 @@ export class Hub<T = unknown> extends EventEmitter<HubEvents<T>> implements Loca
    * The server is not closed: call `wss.close()` to release its port.
    */
   close(options: HubCloseOptions = {}): Promise<void> {
+    checkCloseOptions(options, "hub.close");
     if (this.#closing !== null) return this.#closing;
     const reason = Buffer.from(options.reason ?? "", "utf8");
     // RFC 6455 §5.5: a control frame's payload (2-byte code + reason) is at most 125 bytes.

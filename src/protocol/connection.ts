@@ -459,8 +459,9 @@ export class Connection implements FrameSink {
   }
 
   private handleError(err: unknown): void {
-    if (!(err instanceof ProtocolError)) throw err;
-    this.fail(err);
+    // An unexpected error (a bug, or a handler that threw) fails this connection alone with 1011 (RFC 6455 §7.4.1:
+    // "a condition that prevented it from fulfilling the request"); the cause is kept on the error.
+    this.fail(err instanceof ProtocolError ? err : internalError(err));
   }
 
   /**
@@ -635,3 +636,9 @@ function clearAssembly(st: InputState): void {
   st.fragmentsLength = 0;
 }
 
+
+function internalError(cause: unknown): ProtocolError {
+  const e = new ProtocolError("internal error", CloseCode.InternalError, "WS_ERR_INTERNAL");
+  Object.defineProperty(e, "cause", { value: cause, writable: true, configurable: true });
+  return e;
+}

@@ -24,8 +24,13 @@ export class HandshakeError extends Error {
   readonly status: number;
   /** A stable string code, e.g. `WS_ERR_INVALID_KEY`. */
   readonly code: string;
-  /** Extra response headers the server should send (e.g. Sec-WebSocket-Version on 426). */
+  /** Server side: extra response headers to send (e.g. Sec-WebSocket-Version on 426). Client side: the headers received. */
   readonly headers: Record<string, string>;
+  /**
+   * Client side, when the server refused the upgrade: `status` is its status code, `headers` its response headers
+   * (lower-case names) and `body` the start of its response body (at most 4 KiB). Undefined otherwise.
+   */
+  body: Buffer | undefined = undefined;
   constructor(message: string, status: number, code: string, headers: Record<string, string> = {}) {
     super(message);
     this.status = status;
