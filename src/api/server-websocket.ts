@@ -68,12 +68,12 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
    * Listeners of a server-side connection cannot crash the server: what one throws, or the promise it returns
    * rejects with, goes to the server's `error` event (or stderr when it has no listener).
    */
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
-    super.addEventListener(type, listener === null || listener === undefined ? listener : containedListener(listener), options);
+  override addEventListener(type: string, listener: Listener | null, options?: Parameters<EventTarget["addEventListener"]>[2]): void {
+    super.addEventListener(type, listener === null || listener === undefined ? (listener as unknown as Listener) : containedListener(listener), options);
   }
 
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void {
-    super.removeEventListener(type, listener === null || listener === undefined ? listener : (wrappers.get(listener) ?? listener), options);
+  override removeEventListener(type: string, listener: Listener | null, options?: Parameters<EventTarget["removeEventListener"]>[2]): void {
+    super.removeEventListener(type, listener === null || listener === undefined ? (listener as unknown as Listener) : (wrappers.get(listener) ?? listener), options);
   }
 
   /** @internal */
@@ -81,6 +81,7 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
     this.#report(err);
   }
 
+  /** @internal */
   override onClosed(code: number, reason: string, wasClean: boolean): void {
     const clients = this.#clients;
     if (clients !== null) {
@@ -90,7 +91,7 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
     super.onClosed(code, reason, wasClean);
   }
 
-  /** Node extra: the transport (socket and protocol core), for the hub and advanced uses. */
+  /** @internal The transport (socket and protocol core), for the hub. */
   get _transport(): SocketTransport | null {
     return this.transport;
   }
@@ -108,16 +109,19 @@ export function reportToStderr(err: unknown): void {
   process.stderr.write(`wshub: an application callback failed: ${text}\n`);
 }
 
+/** What addEventListener() takes: a function or an object with handleEvent(). */
+type Listener = Parameters<EventTarget["addEventListener"]>[1];
+
 /** The wrapper of each listener (one per listener, so adding it twice or removing it finds the same one). */
 const wrappers = new WeakMap<object, (this: ServerWebSocket, ev: Event) => void>();
 
-function containedListener(listener: EventListenerOrEventListenerObject): (this: ServerWebSocket, ev: Event) => void {
+function containedListener(listener: Listener): (this: ServerWebSocket, ev: Event) => void {
   let w = wrappers.get(listener);
   if (w === undefined) {
     w = function containedListener(this: ServerWebSocket, ev: Event): void {
       let r: unknown;
       try {
-        r = typeof listener === "function" ? listener.call(this, ev) : listener.handleEvent(ev);
+        r = typeof listener === "function" ? listener.call(this, ev) : (listener as { handleEvent(ev: Event): unknown }).handleEvent(ev);
       } catch (err) {
         this.reportError(err);
         return;

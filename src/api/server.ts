@@ -103,7 +103,7 @@ export interface WebSocketServerEvents<T> {
   upgradeError: [err: HandshakeError, req: ServerRequest];
 }
 
-export class WebSocketServer<T = unknown> extends EventEmitter {
+export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEvents<T>> {
   readonly options: Resolved<T>;
   /** Every open connection (when clientTracking is on). */
   readonly clients = new Set<ServerWebSocket<T>>();
@@ -165,7 +165,7 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
   }
 
   /** @internal A `connection` (or other) listener's returned promise rejected (captureRejections): reported. */
-  override [EventEmitter.captureRejectionSymbol](err: unknown, event: string): void {
+  override [EventEmitter.captureRejectionSymbol](err: unknown, event: unknown, ..._args: unknown[]): void {
     if (event === "error") reportToStderr(err);
     else this.#report(err);
   }

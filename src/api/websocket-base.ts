@@ -8,7 +8,7 @@ import { isArrayBuffer, isSharedArrayBuffer } from "node:util/types";
 import { MAX_CLOSE_REASON_BYTES, ReadyState } from "../protocol/constants.js";
 import { MERGE_THRESHOLD } from "../protocol/frame.js";
 import type { SocketTransport, TransportListener } from "../node/socket-transport.js";
-import { CloseEvent, PingPongEvent, createErrorEvent } from "./events.js";
+import { CloseEvent, PingPongEvent, createErrorEvent, type WebSocketErrorEvent } from "./events.js";
 
 /** The WebIDL BinaryType enum, plus "nodebuffer" (Node extension: binary messages arrive as a Buffer, no copy). */
 export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
@@ -16,7 +16,20 @@ export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
 export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob;
 
 /** An event handler IDL attribute value ([LegacyTreatNonObjectAsNull] EventHandler). */
-export type EventHandlerValue = ((this: WebSocketBase, ev: any) => any) | object | null;
+export type EventHandlerValue = ((this: WebSocketBase, ev: Event) => unknown) | object | null;
+
+/** The events a WebSocket fires, by type (ping and pong: Node extras, listeners only). */
+export interface WebSocketEventMap {
+  open: Event;
+  message: MessageEvent;
+  error: WebSocketErrorEvent;
+  close: CloseEvent;
+  ping: PingPongEvent;
+  pong: PingPongEvent;
+}
+
+/** The value of an event handler attribute (onopen, onmessage, onerror, onclose): a function of its event, or null. */
+export type WebSocketEventHandler<E extends Event> = ((this: WebSocketBase, ev: E) => unknown) | null;
 
 /**
  * What few connections ever need (a send after the closing handshake started, queued Blobs, a failure, listener
@@ -72,7 +85,7 @@ const createMessageEvent: (data: unknown, origin: string) => MessageEvent = (() 
   if (!kData || !kOrigin || !kLastEventId || !kSource || !kPorts) return viaConstructor;
   type Slots = Record<symbol, unknown>;
   // The ports attribute is a FrozenArray<MessagePort>; a WebSocket's message events never carry ports.
-  const NO_PORTS: readonly MessagePort[] = Object.freeze([]);
+  const NO_PORTS: readonly unknown[] = Object.freeze([]);
   class ReceivedMessageEvent extends Event {
     constructor(data: unknown, origin: string) {
       super("message");
@@ -160,7 +173,8 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === "object" && v !== null && typeof (v as PromiseLike<unknown>).then === "function";
 }
 
-export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget) implements TransportListener {
+// (It implements TransportListener structurally: those methods are internal, so the public .d.ts does not name it.)
+export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget) {
   // WebIDL constants, on the interface object and on the prototype (defined below the class as read-only).
   declare static readonly CONNECTING: 0;
   declare static readonly OPEN: 1;
@@ -248,29 +262,29 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
 
   // ---- event handler IDL attributes (HTML §8.1.8.1) ----
 
-  get onopen(): EventHandlerValue {
-    return this.#onopen();
+  get onopen(): WebSocketEventHandler<Event> {
+    return this.#onopen() as WebSocketEventHandler<Event>;
   }
-  set onopen(v: EventHandlerValue) {
+  set onopen(v: WebSocketEventHandler<Event>) {
     const value = this.#setHandler(Handler.Open, v);
     if (value !== null || this.#rare !== null) this.#rareState().onopen = value;
   }
-  get onmessage(): EventHandlerValue {
-    return this.#onmessage;
+  get onmessage(): WebSocketEventHandler<MessageEvent> {
+    return this.#onmessage as WebSocketEventHandler<MessageEvent>;
   }
-  set onmessage(v: EventHandlerValue) {
+  set onmessage(v: WebSocketEventHandler<MessageEvent>) {
     this.#onmessage = this.#setHandler(Handler.Message, v);
   }
-  get onerror(): EventHandlerValue {
-    return this.#onerror;
+  get onerror(): WebSocketEventHandler<WebSocketErrorEvent> {
+    return this.#onerror as WebSocketEventHandler<WebSocketErrorEvent>;
   }
-  set onerror(v: EventHandlerValue) {
+  set onerror(v: WebSocketEventHandler<WebSocketErrorEvent>) {
     this.#onerror = this.#setHandler(Handler.Error, v);
   }
-  get onclose(): EventHandlerValue {
-    return this.#onclose;
+  get onclose(): WebSocketEventHandler<CloseEvent> {
+    return this.#onclose as WebSocketEventHandler<CloseEvent>;
   }
-  set onclose(v: EventHandlerValue) {
+  set onclose(v: WebSocketEventHandler<CloseEvent>) {
     this.#onclose = this.#setHandler(Handler.Close, v);
   }
 
@@ -403,7 +417,8 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
 
   // ---- protected hooks for the client and server subclasses ----
 
-  /** @internal */ protected setUrl(url: string): void {
+  /** @internal */
+  protected setUrl(url: string): void {
     this.#url = url;
     this.#origin = null;
   }
@@ -633,6 +648,7 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
    * "When a WebSocket message has been received with type type and data data". Text messages arrive decoded
    * through onTextMessage (the transport delivers them so because that method exists); this takes binary ones.
    */
+  /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
     // 1. If ready state is not OPEN, then return.
     if (this.#readyState !== ReadyState.OPEN) return;
@@ -653,6 +669,7 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   }
 
   /** The same steps for a text message (type text), whose data the core has already decoded to a string. */
+  /** @internal */
   onTextMessage(text: string): void {
     // 1. If ready state is not OPEN, then return.
     if (this.#readyState !== ReadyState.OPEN) return;
@@ -662,21 +679,25 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     this.#fire(createMessageEvent(text, (this.#origin ??= originOf(this.#url))), handler);
   }
 
+  /** @internal */
   onPing(data: Buffer): void {
     // No event handler attribute exists for ping and pong: only listeners can receive them.
     if (this.#listening) this.dispatchEvent(new PingPongEvent("ping", data));
   }
 
+  /** @internal */
   onPong(data: Buffer): void {
     if (this.#listening) this.dispatchEvent(new PingPongEvent("pong", data));
   }
 
   /** "When the WebSocket closing handshake is started": set ready state to CLOSING. */
+  /** @internal */
   onCloseFrame(_code: number, _reason: string): void {
     if (this.#readyState === ReadyState.OPEN) this.#readyState = ReadyState.CLOSING;
   }
 
   /** The connection was failed (a close frame with the error's code was sent, so the handshake started). */
+  /** @internal */
   onError(err: Error): void {
     const rare = this.#rareState();
     if (rare.lastError === null) rare.lastError = err;
@@ -684,6 +705,7 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   }
 
   /** "When the WebSocket connection is closed, possibly cleanly". */
+  /** @internal */
   onClosed(code: number, reason: string, wasClean: boolean): void {
     // 1. Change the ready state to CLOSED.
     this.#readyState = ReadyState.CLOSED;

@@ -141,6 +141,7 @@ export class WebSocket extends WebSocketBase {
     );
   }
 
+  /** @internal */
   protected override abortConnecting(): void {
     if (this.#dial === null) return;
     this.#dial.abort();
