@@ -162,6 +162,8 @@ export class Connection implements FrameSink {
   /** Message assembly and inflation state (see InputState): null until a fragmented or compressed message. */
   private input: InputState | null = null;
   private readonly decodeText: boolean;
+  /** Bytes of the text frame being received that onTextPart already validated (0: none). */
+  private textValidated = 0;
 
   /** Who started the closing handshake: "local", "remote", or null while open. */
   get closeInitiator(): "local" | "remote" | null {
@@ -322,8 +324,26 @@ export class Connection implements FrameSink {
     else this.handler.onMessage(data, !isText);
   }
 
+  /**
+   * FrameSink: part of a text frame arrived (its frame spans reads). RFC 6455 §8.1: "When an endpoint is to
+   * interpret a byte stream as UTF-8 but finds that the byte stream is not, in fact, a valid UTF-8 stream, that
+   * endpoint MUST _Fail the WebSocket Connection_": checked as the bytes arrive, so an invalid sequence fails at
+   * once with 1007, not when the frame is complete. Small messages (one read) never come here.
+   */
+  onTextPart(payload: Buffer, start: number, end: number): void {
+    if (this.closeReceived) return;
+    if (!this.inputState().utf8.push(payload.subarray(start, end))) {
+      throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+    }
+    this.textValidated = end;
+  }
+
   private dataFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
     const isText = messageOpcode === Opcode.Text;
+    if (isText && this.textValidated !== 0) {
+      this.partlyValidated(fin, payload);
+      return;
+    }
     const input = this.input;
     if (fin && (input === null || input.fragmentsLength === 0)) {
       // Single-frame message (the common case): no copy.
@@ -344,6 +364,22 @@ export class Connection implements FrameSink {
     appendFragment(st, payload);
     if (!fin) return;
     this.deliver(takeMessage(st), isText);
+  }
+
+  /** A text frame whose first `textValidated` bytes were validated as they arrived: validate the rest, go on. */
+  private partlyValidated(fin: boolean, payload: Buffer): void {
+    const rest = payload.subarray(this.textValidated);
+    this.textValidated = 0;
+    const st = this.inputState();
+    if (!(fin ? st.utf8.end(rest) : st.utf8.push(rest))) {
+      throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+    }
+    if (fin && st.fragmentsLength === 0) {
+      this.deliver(payload, true);
+      return;
+    }
+    appendFragment(st, payload);
+    if (fin) this.deliver(takeMessage(st), true);
   }
 
   private inflateFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {

@@ -36,6 +36,13 @@ export interface FrameSink {
    * pushTransient() and is valid only during this call; the sink copies what it keeps.
    */
   onMessageBytes?(isText: boolean, chunk: Buffer, start: number, end: number, transient: boolean): void;
+  /**
+   * Optional: part of an uncompressed text frame's payload arrived before the rest, as `payload[start, end)`
+   * (unmasked; `payload` becomes the frame's payload). Parts come in order and follow each other; the frame itself
+   * comes to onFrame as usual once complete. Lets the sink check UTF-8 as bytes arrive (RFC 6455 §8.1); may throw
+   * ProtocolError like push().
+   */
+  onTextPart?(payload: Buffer, start: number, end: number): void;
 }
 
 export interface FrameParserOptions {
@@ -192,6 +199,7 @@ export class FrameParser {
       applyMaskTo(piece, this.maskKey!, 0, piece, 0, n, at & 3);
     }
     this.destFilled = at + n;
+    if (this.destFilled < this.payloadLength) this.textPart(at);
     if (!this.paused && !this.running) this.run();
   }
 
@@ -419,10 +427,21 @@ export class FrameParser {
   private fillDest(): boolean {
     const n = Math.min(this.payloadLength - this.destFilled, this.buffered);
     if (n > 0) {
-      this.copyOut(n, this.masked ? this.maskKey : null, this.dest!, this.destFilled);
-      this.destFilled += n;
+      const at = this.destFilled;
+      this.copyOut(n, this.masked ? this.maskKey : null, this.dest!, at);
+      this.destFilled = at + n;
+      if (this.destFilled < this.payloadLength) this.textPart(at);
     }
     return this.destFilled === this.payloadLength;
+  }
+
+  /** dest[from, destFilled) arrived and the frame is not complete: hand it to onTextPart if this is plain text. */
+  private textPart(from: number): void {
+    const sink = this.sink;
+    if (sink.onTextPart === undefined) return;
+    const op = this.opcode;
+    const text = op === Opcode.Text ? !this.rsv1 : op === Opcode.Continuation && this.fragmentOpcode === Opcode.Text && !this.fragmentRsv1;
+    if (text) sink.onTextPart(this.dest!, from, this.destFilled);
   }
 
   private getInfo(): void {
