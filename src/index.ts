@@ -5,4 +5,5 @@ export { CloseCode, Opcode, ReadyState, WEBSOCKET_GUID, WEBSOCKET_VERSION } from
 export { computeAccept } from "./protocol/handshake.js";
 export * from "./hub/index.js";
 export { compressMessageOnce, type SharedCompressOptions } from "./node/deflate-shared.js";
-export { PerMessageDeflate, type PerMessageDeflateOptions } from "./node/deflate.js";
+export { PerMessageDeflate } from "./node/deflate.js";
+export type { PerMessageDeflateOptions } from "./node/deflate-options.js";

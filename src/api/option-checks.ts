@@ -5,7 +5,7 @@
  */
 import { Server as NetServer } from "node:net";
 import { MAX_WINDOW_BITS, MIN_WINDOW_BITS } from "../protocol/extensions/permessage-deflate.js";
-import { isToken } from "../protocol/handshake.js";
+import { isToken } from "../protocol/http-head.js";
 import {
   checkBoolean,
   checkFunction,

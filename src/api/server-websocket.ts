@@ -2,7 +2,11 @@
 import type { IncomingMessage } from "node:http";
 import { randomFillSync } from "node:crypto";
 import { SocketTransport } from "../node/socket-transport.js";
+import { SharedDeflateMessage } from "../node/deflate-shared.js";
 import type { UpgradeRequest } from "../node/upgrade-listener.js";
+import { MAX_CLOSE_REASON_BYTES, ReadyState } from "../protocol/constants.js";
+import type { HubConnection } from "../hub/connection.js";
+import type { OutgoingMessage } from "../hub/message.js";
 import { WebSocketBase, defineReadyStateConstants } from "./websocket-base.js";
 import { checkCloseReason, checkWireCloseCode } from "../protocol/close.js";
 
@@ -13,7 +17,7 @@ import { checkCloseReason, checkWireCloseCode } from "../protocol/close.js";
  */
 export type ServerRequest = IncomingMessage | UpgradeRequest;
 
-export class ServerWebSocket<T = unknown> extends WebSocketBase {
+export class ServerWebSocket<T = unknown> extends WebSocketBase implements HubConnection {
   /** The connection's UUID, made when first read (a connection nobody asks about never needs one). */
   #id: string | null = null;
   /** The HTTP upgrade request this connection came from. */
@@ -76,8 +80,8 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
     super.removeEventListener(type, listener === null || listener === undefined ? (listener as unknown as Listener) : (wrappers.get(listener) ?? listener), options);
   }
 
-  /** @internal */
-  protected override reportError(err: unknown): void {
+  /** @internal Where exceptions of this connection's handlers go (see reportHandlerError). */
+  reportError(err: unknown): void {
     this.#report(err);
   }
 
@@ -91,7 +95,83 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase {
     super.onClosed(code, reason, wasClean);
   }
 
-  /** @internal The transport (socket and protocol core), for the hub. */
+  // ---- HubConnection: what a Hub uses ----
+
+  /** Bytes handed to the socket (or its compression queue) and not yet written to the kernel. */
+  get pendingBytes(): number {
+    const t = this.transport;
+    return t === null ? 0 : t.bufferedAmount;
+  }
+
+  /** Wire bytes read from the socket. */
+  get bytesRead(): number {
+    const t = this.transport;
+    return t === null ? 0 : t.socket.bytesRead;
+  }
+
+  /** Wire bytes written to the socket. */
+  get bytesWritten(): number {
+    const t = this.transport;
+    return t === null ? 0 : t.socket.bytesWritten;
+  }
+
+  /**
+   * Writes a message framed once for many connections through the transport's per-turn batching; the buffers are
+   * shared, never copied. With permessage-deflate the message is compressed once for every peer that can share the
+   * compressed frame (server_no_context_takeover, RFC 7692 §7.1.1.1) and by this peer's own codec otherwise; under
+   * the threshold it goes as the plain shared frame (RSV1 clear, valid per RFC 7692 §6). The send queue keeps it in
+   * order behind messages still being compressed.
+   */
+  sendPrepared(message: OutgoingMessage): boolean {
+    const t = this.transport;
+    if (t === null || !t.conn.canSend || t.socket.destroyed || this.readyState !== ReadyState.OPEN) return false;
+    if (t.deflate !== null) {
+      const shared = (message.deflate ??= new SharedDeflateMessage(message.payload, message.binary)) as SharedDeflateMessage;
+      return shared.sendTo(t.deflate, message);
+    }
+    const frame = message.frame;
+    if (Array.isArray(frame)) {
+      t.onWrite(frame[0]);
+      t.onWrite(frame[1]);
+    } else {
+      t.onWrite(frame);
+    }
+    return true;
+  }
+
+  /** Sends a keepalive ping with an empty payload (RFC 6455 §5.5.2); false if the connection cannot send. */
+  keepalive(): boolean {
+    const t = this.transport;
+    return t !== null && t.conn.ping();
+  }
+
+  /**
+   * Resolves true once the socket has drained (written what was waiting, down to below its highWaterMark), at once
+   * if little is waiting now; false if the connection closes first.
+   */
+  drained(): Promise<boolean> {
+    const t = this.transport;
+    if (t === null || this.readyState !== ReadyState.OPEN) return Promise.resolve(false);
+    // With permessage-deflate, messages still being compressed have not reached the socket yet: wait for them.
+    const q = t.deflate;
+    if (q !== null && !q.idle) return new Promise<boolean>((resolve) => q.whenIdle(() => resolve(t.conn.canSend ? this.drained() : false)));
+    const socket = t.socket;
+    // Node emits "drain" only after a write found the buffer at or over its highWaterMark.
+    if (socket.writableLength === 0 || !socket.writableNeedDrain) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean): void => {
+        socket.off("drain", onDrain);
+        socket.off("close", onClose);
+        resolve(ok);
+      };
+      const onDrain = (): void => done(true);
+      const onClose = (): void => done(false);
+      socket.on("drain", onDrain);
+      socket.on("close", onClose);
+    });
+  }
+
+  /** @internal The transport (socket and protocol core). */
   get _transport(): SocketTransport | null {
     return this.transport;
   }

@@ -10,13 +10,16 @@ import type { Server as HttpsServer } from "node:https";
 import type { Socket, AddressInfo, Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import { Server as TlsServer } from "node:tls";
-import { buildErrorResponse, upgradeResponseText, validateUpgradeRequest, type HeaderMap, type ValidatedUpgrade } from "../protocol/handshake.js";
+import { upgradeResponseText, validateUpgradeRequest, type ValidatedUpgrade } from "../protocol/handshake.js";
+import type { HeaderMap } from "../protocol/http-head.js";
 import { HandshakeError } from "../protocol/errors.js";
 import { CloseCode } from "../protocol/constants.js";
+import { PROTOCOL_DEFAULTS } from "../protocol/options.js";
 import { SocketTransport, type TransportOptions } from "../node/socket-transport.js";
 import { negotiateServer } from "../protocol/extensions/permessage-deflate.js";
-import { PerMessageDeflate, resolveServerDeflate, type PerMessageDeflateOptions } from "../node/deflate.js";
-import { UpgradeListener, UpgradeRequest, ignoreError } from "../node/upgrade-listener.js";
+import { PerMessageDeflate } from "../node/deflate.js";
+import { resolveServerDeflate, type PerMessageDeflateOptions } from "../node/deflate-options.js";
+import { UpgradeListener, UpgradeRequest, ignoreError, refuseUpgrade } from "../node/upgrade-listener.js";
 import { dropSharedReads, readsIntoSharedBuffer } from "../node/shared-read.js";
 import { ServerWebSocket, reportToStderr, type ServerRequest } from "./server-websocket.js";
 import { checkServerOptions } from "./option-checks.js";
@@ -83,11 +86,11 @@ export interface WebSocketServerOptions<T = unknown> {
 
 export const SERVER_DEFAULTS = Object.freeze({
   host: "127.0.0.1",
-  maxPayload: 16 * 1024 * 1024,
+  maxPayload: PROTOCOL_DEFAULTS.maxPayload,
   handshakeTimeout: 10_000,
   closeTimeout: 10_000,
   maxHeaderSize: 16 * 1024,
-  autoPong: true,
+  autoPong: PROTOCOL_DEFAULTS.autoPong,
   clientTracking: true,
 });
 
@@ -239,12 +242,7 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
   #refuse(socket: Socket, req: ServerRequest, err: HandshakeError): void {
     this.#pending.delete(socket);
     dropSharedReads(socket);
-    if (socket.writable && !socket.destroyed) {
-      socket.end(buildErrorResponse(err.status, err.message, err.headers));
-      setTimeout(() => socket.destroy(), 1000).unref();
-    } else {
-      socket.destroy();
-    }
+    refuseUpgrade(socket, err);
     if (this.listenerCount("upgradeError") > 0) this.emit("upgradeError", err, req);
   }
 

@@ -4,177 +4,52 @@
  * SocketTransport. Step numbers in comments refer to the algorithms of that interface.
  */
 import { Blob } from "node:buffer";
-import { isArrayBuffer, isSharedArrayBuffer } from "node:util/types";
-import { MAX_CLOSE_REASON_BYTES, ReadyState } from "../protocol/constants.js";
+import { ReadyState } from "../protocol/constants.js";
 import { MERGE_THRESHOLD } from "../protocol/frame.js";
 import type { SocketTransport, TransportListener } from "../node/socket-transport.js";
-import { CloseEvent, PingPongEvent, createErrorEvent, type WebSocketErrorEvent } from "./events.js";
+import { CloseEvent, PingPongEvent, createErrorEvent } from "./events.js";
+import { WebSocketEventTarget, type EventHandlerValue, type HandlerSlots } from "./event-target.js";
+import { createMessageEvent } from "./node-events.js";
+import { SendQueue, type PendingClose, type SendQueueHost } from "./send-queue.js";
+import {
+  controlBytes,
+  defineReadyStateConstants,
+  originOf,
+  toArrayBuffer,
+  toBinaryType,
+  toCloseCode,
+  toCloseReason,
+  toSendData,
+  type BinaryType,
+  type SendData,
+} from "./webidl.js";
 
-/** The WebIDL BinaryType enum, plus "nodebuffer" (Node extension: binary messages arrive as a Buffer, no copy). */
-export type BinaryType = "blob" | "arraybuffer" | "nodebuffer";
-/** What send() takes: WebIDL (BufferSource or Blob or USVString). */
-export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob;
+export { defineReadyStateConstants, type BinaryType, type SendData };
 
-/** An event handler IDL attribute value ([LegacyTreatNonObjectAsNull] EventHandler). */
-export type EventHandlerValue = ((this: WebSocketBase, ev: Event) => unknown) | object | null;
-
-/** The events a WebSocket fires, by type (ping and pong: Node extras, listeners only). */
-export interface WebSocketEventMap {
-  open: Event;
-  message: MessageEvent;
-  error: WebSocketErrorEvent;
-  close: CloseEvent;
-  ping: PingPongEvent;
-  pong: PingPongEvent;
-}
-
-/** The value of an event handler attribute (onopen, onmessage, onerror, onclose): a function of its event, or null. */
-export type WebSocketEventHandler<E extends Event> = ((this: WebSocketBase, ev: E) => unknown) | null;
+export type { EventHandlerValue };
 
 /**
  * What few connections ever need (a send after the closing handshake started, queued Blobs, a failure, listener
  * state), kept out of every connection's object until one does.
  */
-interface RareState {
+interface RareState extends HandlerSlots {
   /** Bytes passed to send() once the closing handshake had started: never sent, yet counted (send() steps). */
   droppedBytes: number;
-  /** Bytes of the sends waiting behind a Blob. */
-  queuedBytes: number;
-  pendingClose: PendingClose | null;
   lastError: Error | null;
   /** The connection was failed by this side for a reason the core does not know (a Blob could not be read). */
   failed: boolean;
-  /** Once listener state exists: the listener registered for each active event handler, by Handler index. */
-  handlerListeners: (((ev: Event) => void) | null)[] | null;
   /** The subprotocol and extensions selected by the server; "" when none (the values while no RareState exists). */
   protocol: string;
   extensions: string;
   /** Sends waiting behind a Blob that is being read, in order. Null when nothing waits. */
-  sendQueue: (Blob | Uint8Array | string)[] | null;
-  /** The onopen event handler's value (a server connection, open from the start, seldom has one). */
-  onopen: EventHandlerValue;
+  sendQueue: SendQueue | null;
 }
 
-/** A close() waiting for queued Blob sends, so that the close frame follows them (order is kept). */
-interface PendingClose {
-  code: number | undefined;
-  reason: Buffer | undefined;
-}
-
-const MessageEventCtor: typeof MessageEvent = globalThis.MessageEvent;
 const EMPTY = Buffer.alloc(0);
 
-/**
- * Creates the MessageEvent for a received message. `new MessageEvent(type, init)` costs about three times a plain
- * `new Event(type)` in Node 20 (init dictionary destructuring, string conversions, a ports array, port checks), and
- * it ran once per message. Node's MessageEvent is an Event whose getters read five symbol-keyed fields, so when
- * those symbols can be found (checked below, once) the event is built as an Event plus those fields, with a
- * prototype that inherits from MessageEvent.prototype: `instanceof MessageEvent`, the getters, `constructor` and
- * the inspection output are those of a MessageEvent. On any other runtime the real constructor is used.
- */
-const createMessageEvent: (data: unknown, origin: string) => MessageEvent = (() => {
-  const viaConstructor = (data: unknown, origin: string): MessageEvent => new MessageEventCtor("message", { data, origin });
-  const probe = new MessageEventCtor("message", { data: 1, origin: "o" });
-  const keys = new Map<string, symbol>();
-  for (const sym of Object.getOwnPropertySymbols(probe)) if (sym.description !== undefined) keys.set(sym.description, sym);
-  const kData = keys.get("kData");
-  const kOrigin = keys.get("kOrigin");
-  const kLastEventId = keys.get("kLastEventId");
-  const kSource = keys.get("kSource");
-  const kPorts = keys.get("kPorts");
-  if (!kData || !kOrigin || !kLastEventId || !kSource || !kPorts) return viaConstructor;
-  type Slots = Record<symbol, unknown>;
-  // The ports attribute is a FrozenArray<MessagePort>; a WebSocket's message events never carry ports.
-  const NO_PORTS: readonly unknown[] = Object.freeze([]);
-  class ReceivedMessageEvent extends Event {
-    constructor(data: unknown, origin: string) {
-      super("message");
-      const self = this as unknown as Slots;
-      self[kData!] = data;
-      self[kOrigin!] = origin;
-      self[kLastEventId!] = "";
-      self[kSource!] = null;
-      self[kPorts!] = NO_PORTS;
-    }
-  }
-  Object.setPrototypeOf(ReceivedMessageEvent.prototype, MessageEventCtor.prototype);
-  Object.defineProperty(ReceivedMessageEvent.prototype, "constructor", { value: MessageEventCtor, writable: true, configurable: true });
-  const fast = (data: unknown, origin: string): MessageEvent => new ReceivedMessageEvent(data, origin) as unknown as MessageEvent;
-  try {
-    const ev = fast("d", "o");
-    const ok = ev instanceof MessageEventCtor && ev.type === "message" && ev.data === "d" && ev.origin === "o" &&
-      ev.lastEventId === "" && ev.source === null && Array.isArray(ev.ports) && ev.ports.length === 0 &&
-      !ev.bubbles && !ev.cancelable && ev.constructor === MessageEventCtor;
-    return ok ? fast : viaConstructor;
-  } catch {
-    return viaConstructor;
-  }
-})();
-
-/** The event handler IDL attributes of WebSocket, in the order of the fields that hold them. */
-const HANDLER_TYPES = ["open", "message", "error", "close"] as const;
-const enum Handler {
-  Open = 0,
-  Message = 1,
-  Error = 2,
-  Close = 3,
-}
-
-/**
- * Node's EventTarget constructor gives every instance its listener state up front: two Maps and two more fields
- * (symbol-keyed own properties), about 300 bytes, and every addEventListener() adds a list head and a Listener.
- * A server connection usually has only event handlers (onmessage, onerror) and no listener at all, so
- * WebSocketBase starts without that state: its instances are EventTargets (EventTarget.prototype is in their
- * chain, and the constructor chain carries the static brand Node's methods check) whose state is created, by the
- * real EventTarget constructor, the first time anything reads or writes it: addEventListener(),
- * removeEventListener(), dispatchEvent() or any Node helper (events.getEventListeners(), setMaxListeners()).
- * Until then the event handlers are kept in fields and called directly (#fire), exactly as the one listener each
- * of them would be (HTML §8.1.8.1: the handler's listener is the first of its list when no other exists).
- * The symbols are found on a fresh EventTarget and Event (checked below, once); on a runtime where they cannot be,
- * WebSocketBase extends EventTarget as usual and always dispatches through it.
- */
-const eventTargetSymbols: readonly symbol[] = Object.getOwnPropertySymbols(new EventTarget());
-const eventSymbols = (() => {
-  const byName = new Map<string | undefined, symbol>();
-  for (const sym of Object.getOwnPropertySymbols(new Event("probe"))) byName.set(sym.description, sym);
-  return { target: byName.get("kTarget"), dispatching: byName.get("kIsBeingDispatched") };
-})();
-const kTarget = eventSymbols.target;
-const kDispatching = eventSymbols.dispatching;
-
-/** An EventTarget constructor that creates no listener state (see above); its prototype is EventTarget.prototype. */
-const LazyEventTarget = function LazyEventTarget(): void {} as unknown as typeof EventTarget;
-Object.setPrototypeOf(LazyEventTarget, EventTarget);
-LazyEventTarget.prototype = EventTarget.prototype;
-
-const lazyTargets = (() => {
-  if (eventTargetSymbols.length === 0 || kTarget === undefined || kDispatching === undefined) return false;
-  // The state must be all there is: a target whose symbols were copied from a fresh EventTarget works.
-  try {
-    const probe = new LazyEventTarget() as unknown as Record<symbol, unknown>;
-    const fresh = new EventTarget() as unknown as Record<symbol, unknown>;
-    for (const sym of eventTargetSymbols) probe[sym] = fresh[sym];
-    let seen: unknown = null;
-    (probe as unknown as EventTarget).addEventListener("probe", (ev) => (seen = ev.target));
-    const ev = new Event("probe");
-    (probe as unknown as EventTarget).dispatchEvent(ev);
-    return probe instanceof EventTarget && seen === probe && ev.target === probe;
-  } catch {
-    return false;
-  }
-})();
-
-/** Errors thrown by a listener are reported as Node's EventTarget reports them: rethrown on the next tick. */
-function rethrow(err: unknown): never {
-  throw err;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === "object" && v !== null && typeof (v as PromiseLike<unknown>).then === "function";
-}
-
+/** The WebSocket interface; its event handlers and event dispatch are those of WebSocketEventTarget. */
 // (It implements TransportListener structurally: those methods are internal, so the public .d.ts does not name it.)
-export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget) {
+export class WebSocketBase extends WebSocketEventTarget {
   // WebIDL constants, on the interface object and on the prototype (defined below the class as read-only).
   declare static readonly CONNECTING: 0;
   declare static readonly OPEN: 1;
@@ -190,12 +65,6 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   #origin: string | null = null;
   #readyState: ReadyState = ReadyState.CONNECTING;
   #binaryType: BinaryType = "blob";
-  /** The event handlers' values (null, a function, or another object, which is then not called). */
-  #onmessage: EventHandlerValue = null;
-  #onerror: EventHandlerValue = null;
-  #onclose: EventHandlerValue = null;
-  /** Whether this target's listener state exists (always when lazyTargets is false). */
-  #listening = !lazyTargets;
   #rare: RareState | null = null;
   /** @internal */ protected transport: SocketTransport | null = null;
 
@@ -222,10 +91,9 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     return this.#binaryType;
   }
   set binaryType(value: BinaryType) {
-    // WebIDL enumeration attribute: the value is converted to a string, and one that is not a BinaryType value
-    // is ignored (no exception). "nodebuffer" is this library's extension.
-    const v = `${value}`;
-    if (v === "blob" || v === "arraybuffer" || v === "nodebuffer") this.#binaryType = v;
+    // WebIDL enumeration attribute: a value that is not a BinaryType value is ignored (no exception).
+    const v = toBinaryType(value);
+    if (v !== null) this.#binaryType = v;
   }
 
   /**
@@ -236,20 +104,19 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   get bufferedAmount(): number {
     const t = this.transport;
     const rare = this.#rare;
-    return (rare !== null ? rare.droppedBytes + rare.queuedBytes : 0) + (t !== null ? t.payloadBuffered : 0);
+    if (rare === null) return t !== null ? t.payloadBuffered : 0;
+    const queue = rare.sendQueue;
+    return rare.droppedBytes + (queue !== null ? queue.queuedBytes : 0) + (t !== null ? t.payloadBuffered : 0);
   }
 
-  /** The onopen event handler's value (kept in RareState). */
-  #onopen(): EventHandlerValue {
-    const rare = this.#rare;
-    return rare !== null ? rare.onopen : null;
+  /** @internal Where WebSocketEventTarget keeps onopen and the handlers' listeners: the RareState. */
+  protected handlerSlots(create: boolean): HandlerSlots | null {
+    return create ? this.#rareState() : this.#rare;
   }
 
   #rareState(): RareState {
     return (this.#rare ??= {
       droppedBytes: 0,
-      queuedBytes: 0,
-      pendingClose: null,
       lastError: null,
       failed: false,
       handlerListeners: null,
@@ -260,165 +127,9 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     });
   }
 
-  // ---- event handler IDL attributes (HTML §8.1.8.1) ----
-
-  get onopen(): WebSocketEventHandler<Event> {
-    return this.#onopen() as WebSocketEventHandler<Event>;
-  }
-  set onopen(v: WebSocketEventHandler<Event>) {
-    const value = this.#setHandler(Handler.Open, v);
-    if (value !== null || this.#rare !== null) this.#rareState().onopen = value;
-  }
-  get onmessage(): WebSocketEventHandler<MessageEvent> {
-    return this.#onmessage as WebSocketEventHandler<MessageEvent>;
-  }
-  set onmessage(v: WebSocketEventHandler<MessageEvent>) {
-    this.#onmessage = this.#setHandler(Handler.Message, v);
-  }
-  get onerror(): WebSocketEventHandler<WebSocketErrorEvent> {
-    return this.#onerror as WebSocketEventHandler<WebSocketErrorEvent>;
-  }
-  set onerror(v: WebSocketEventHandler<WebSocketErrorEvent>) {
-    this.#onerror = this.#setHandler(Handler.Error, v);
-  }
-  get onclose(): WebSocketEventHandler<CloseEvent> {
-    return this.#onclose as WebSocketEventHandler<CloseEvent>;
-  }
-  set onclose(v: WebSocketEventHandler<CloseEvent>) {
-    this.#onclose = this.#setHandler(Handler.Close, v);
-  }
-
-  #handler(index: Handler): EventHandlerValue {
-    return index === Handler.Open ? this.#onopen() : index === Handler.Message ? this.#onmessage : index === Handler.Error ? this.#onerror : this.#onclose;
-  }
-
-  /** Registers or removes the handler's listener for a new value; returns the value to store. */
-  #setHandler(index: Handler, value: EventHandlerValue): EventHandlerValue {
-    // [LegacyTreatNonObjectAsNull]: a value that is not an object (a string, a number...) becomes null; any object
-    // is kept (a non-callable one is then simply not called).
-    const v = (typeof value === "object" && value !== null) || typeof value === "function" ? value : null;
-    // Without listener state, only the value is kept: #fire calls it, and #materialize registers its listener.
-    if (!this.#listening) return v;
-    const rare = this.#rareState();
-    const listeners = (rare.handlerListeners ??= [null, null, null, null]);
-    const type = HANDLER_TYPES[index];
-    const current = listeners[index]!;
-    if (v === null) {
-      // "Deactivate an event handler": set its value to null and remove its listener from the list; a later
-      // non-null value therefore registers again, at the end of the list.
-      if (current !== null) this.removeEventListener(type, current);
-      listeners[index] = null;
-    } else if (current === null) {
-      // "Activate an event handler": the listener is added once, when the handler first becomes non-null;
-      // replacing the value later keeps that place relative to addEventListener() listeners.
-      listeners[index] = this.#handlerListener(index);
-      this.addEventListener(type, listeners[index]!);
-    }
-    return v;
-  }
-
-  /** The listener of an event handler (HTML "the event handler processing algorithm"). */
-  #handlerListener(index: Handler): (ev: Event) => void {
-    const target = this;
-    return function eventHandlerListener(ev: Event): void {
-      const fn = target.#handler(index);
-      if (typeof fn !== "function") return;
-      // Called with this = the event's currentTarget; a return value of false cancels the event.
-      let r: unknown;
-      try {
-        r = (fn as (this: WebSocketBase, ev: Event) => unknown).call(target, ev);
-      } catch (err) {
-        target.reportError(err);
-        return;
-      }
-      if (r === false) ev.preventDefault();
-      else if (isThenable(r)) r.then(undefined, (err: unknown) => target.reportError(err));
-    };
-  }
-
-  /**
-   * Creates the EventTarget state (first use of a listener method or of Node's EventTarget internals): the
-   * fields a fresh EventTarget has, then the listeners of the handlers already set, which come first in their
-   * lists since no listener existed before.
-   */
-  #materialize(): void {
-    if (this.#listening) return;
-    this.#listening = true;
-    const fresh = new EventTarget() as unknown as Record<symbol, unknown>;
-    for (const sym of eventTargetSymbols) {
-      if (!Object.prototype.hasOwnProperty.call(this, sym)) {
-        Object.defineProperty(this, sym, { value: fresh[sym], writable: true, enumerable: true, configurable: true });
-      }
-    }
-    for (let i = Handler.Open; i <= Handler.Close; i++) {
-      if (this.#handler(i) !== null) this.#setHandler(i, this.#handler(i));
-    }
-  }
-
-  static {
-    if (lazyTargets) {
-      // The EventTarget state, created on first access (see LazyEventTarget).
-      for (const sym of eventTargetSymbols) {
-        Object.defineProperty(WebSocketBase.prototype, sym, {
-          configurable: true,
-          enumerable: false,
-          get(this: unknown) {
-            if (!(this instanceof WebSocketBase) || !(#listening in this) || this.#listening) return undefined;
-            this.#materialize();
-            return (this as unknown as Record<symbol, unknown>)[sym];
-          },
-          set(this: unknown, value: unknown) {
-            if (this instanceof WebSocketBase && #listening in this) this.#materialize();
-            Object.defineProperty(this, sym, { value, writable: true, enumerable: true, configurable: true });
-          },
-        });
-      }
-    }
-  }
-
-  /**
-   * Dispatches an event this object fires itself. With listener state this is dispatchEvent(). Without it the
-   * only possible receiver is the event handler `handler`, called as Node's EventTarget would call its
-   * listener: target and currentTarget set, this = the WebSocket, false cancels, a throw is reported (not
-   * propagated) on the next tick.
-   */
-  #fire(ev: Event, handler: EventHandlerValue): void {
-    if (this.#listening) {
-      this.dispatchEvent(ev);
-      return;
-    }
-    const slots = ev as unknown as Record<symbol, unknown>;
-    slots[kTarget!] = this;
-    if (typeof handler !== "function") return;
-    slots[kDispatching!] = true;
-    try {
-      const r = (handler as (this: WebSocketBase, ev: Event) => unknown).call(this, ev);
-      if (r === false) ev.preventDefault();
-      else if (isThenable(r)) r.then(undefined, (err: unknown) => this.reportError(err));
-    } catch (err) {
-      this.reportError(err);
-    }
-    slots[kDispatching!] = false;
-  }
-
-  /**
-   * @internal How an exception thrown (or a promise rejected) by an event handler is reported. Here as Node's
-   * EventTarget reports a listener's: thrown again on the next tick (an uncaught exception). A server-side
-   * connection reports it to its server instead (ServerWebSocket).
-   */
-  protected reportError(err: unknown): void {
-    process.nextTick(rethrow, err);
-  }
-
-  /** Whether an event of this type, fired now, could reach anything (false: it need not be created). */
-  #wants(handler: EventHandlerValue): boolean {
-    return this.#listening || handler !== null;
-  }
-
   // ---- protected hooks for the client and server subclasses ----
 
-  /** @internal */
-  protected setUrl(url: string): void {
+  /** @internal */ protected setUrl(url: string): void {
     this.#url = url;
     this.#origin = null;
   }
@@ -449,23 +160,15 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
 
   /** The send(data) method steps. */
   send(data: SendData): void {
-    // WebIDL: send((BufferSource or Blob or USVString) data) — the argument is required; other values convert to
-    // a string; SharedArrayBuffer (and views on one) are not BufferSource and throw a TypeError.
+    // WebIDL: send((BufferSource or Blob or USVString) data) — the argument is required (see toSendData).
     if (arguments.length === 0) throw new TypeError("WebSocket.send: 1 argument required, but only 0 present");
+    const value = toSendData(data);
     let bytes: Uint8Array | null = null;
     let text: string | null = null;
     let blob: Blob | null = null;
-    if (typeof data === "string") text = data;
-    else if (ArrayBuffer.isView(data)) {
-      const buffer = data.buffer;
-      if (!(buffer instanceof ArrayBuffer) && isSharedArrayBuffer(buffer)) {
-        throw new TypeError("WebSocket.send: a view on a SharedArrayBuffer is not allowed");
-      }
-      bytes = data instanceof Uint8Array ? data : new Uint8Array(buffer, data.byteOffset, data.byteLength);
-    } else if (isArrayBuffer(data)) bytes = new Uint8Array(data);
-    else if (data instanceof Blob) blob = data;
-    else if (isSharedArrayBuffer(data)) throw new TypeError("WebSocket.send: a SharedArrayBuffer is not allowed");
-    else text = `${data as unknown as string}`;
+    if (typeof value === "string") text = value;
+    else if (value instanceof Uint8Array) bytes = value;
+    else blob = value;
 
     // 1. If this's ready state is CONNECTING, throw an "InvalidStateError" DOMException.
     const state = this.#readyState;
@@ -487,11 +190,11 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
       // A Blob is read asynchronously; this message and every later one wait behind it, in order. The bytes are
       // copied now: send() takes the data as it is at the time of the call.
       const item = blob ?? text ?? Buffer.from(bytes!);
-      this.#rareState().queuedBytes += size;
-      if (queue !== null) queue.push(item);
+      if (queue !== null) queue.push(item, size);
       else {
-        this.#rareState().sendQueue = [item];
-        void this.#drainSendQueue();
+        const q = (this.#rareState().sendQueue = new SendQueue(this.#sendQueueHost()));
+        q.push(item, size);
+        void q.drain();
       }
       return;
     }
@@ -514,75 +217,36 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     transport.notePayload(size);
   }
 
-  async #drainSendQueue(): Promise<void> {
-    const queue = this.#rare!.sendQueue!;
-    while (queue.length > 0) {
-      const item = queue[0]!;
-      let payload: Uint8Array | string;
-      if (item instanceof Blob) {
-        try {
-          payload = new Uint8Array(await item.arrayBuffer());
-        } catch (err) {
-          // The Blob could not be read: the data cannot be sent, so the connection is failed (closed abnormally).
-          const rare = this.#rareState();
-          rare.lastError = err as Error;
-          rare.failed = true;
-          rare.sendQueue = null;
-          rare.queuedBytes = 0;
-          rare.pendingClose = null;
-          this.transport?.terminate();
-          return;
-        }
-      } else {
-        payload = item;
-      }
-      queue.shift();
-      const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength;
-      const rare = this.#rareState();
-      rare.queuedBytes -= size;
-      const transport = this.transport;
-      if (transport === null || !transport.conn.canSend) {
-        // The connection closed while the Blob was read: the data is not sent, and stays counted.
-        rare.droppedBytes += size;
-        continue;
-      }
-      transport.sendMessage(payload, typeof payload !== "string");
-      transport.notePayload(size);
-    }
-    const rare = this.#rare!;
-    rare.sendQueue = null;
-    const pending = rare.pendingClose;
-    if (pending !== null) {
-      rare.pendingClose = null;
-      this.transport?.close(pending.code, pending.reason ?? EMPTY);
-    }
+  /** What a SendQueue needs from this WebSocket (made once per queue: only Blob sends make one). */
+  #sendQueueHost(): SendQueueHost {
+    return {
+      transport: () => this.transport,
+      dropped: (size) => {
+        this.#rareState().droppedBytes += size;
+      },
+      failed: (err) => {
+        const rare = this.#rareState();
+        rare.lastError = err;
+        rare.failed = true;
+        rare.sendQueue = null;
+        this.transport?.terminate();
+      },
+      drained: (pending) => {
+        this.#rareState().sendQueue = null;
+        if (pending !== null) this.transport?.close(pending.code, pending.reason ?? EMPTY);
+      },
+    };
   }
 
   /** The close(code, reason) method steps. */
   close(code?: number, reason?: string): void {
     // WebIDL: optional [Clamp] unsigned short code, optional USVString reason.
-    let c: number | undefined;
-    if (code !== undefined) c = clampUint16(code);
     // 1. If code is present, but is neither an integer equal to 1000 nor an integer in the range 3000 to 4999,
     //    inclusive, throw an "InvalidAccessError" DOMException.
-    if (c !== undefined && c !== 1000 && !(c >= 3000 && c <= 4999)) {
-      throw new DOMException(
-        `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${c} is neither.`,
-        "InvalidAccessError",
-      );
-    }
+    const c = toCloseCode(code);
     // 2. If reason is present: let reasonBytes be the result of UTF-8 encoding reason; if reasonBytes is longer
     //    than 123 bytes, throw a "SyntaxError" DOMException.
-    let reasonBytes: Buffer | undefined;
-    if (reason !== undefined) {
-      reasonBytes = Buffer.from(`${reason}`, "utf8");
-      if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
-        throw new DOMException(
-          `Failed to execute 'close' on 'WebSocket': The close reason must not be greater than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes.`,
-          "SyntaxError",
-        );
-      }
-    }
+    const reasonBytes = toCloseReason(reason);
     this.closeInternal(c, reasonBytes);
   }
 
@@ -607,7 +271,7 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     const rare = this.#rare;
     if (rare !== null && rare.sendQueue !== null) {
       // Messages accepted by send() before close() are sent first: the close frame waits for queued Blobs.
-      rare.pendingClose = { code, reason };
+      rare.sendQueue.pendingClose = { code, reason } satisfies PendingClose;
       return;
     }
     //    - Otherwise (the closing handshake has started): set ready state to CLOSING (done above).
@@ -653,8 +317,8 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     // 1. If ready state is not OPEN, then return.
     if (this.#readyState !== ReadyState.OPEN) return;
     // Nothing can receive the event: neither it nor its data need exist (nothing observable is skipped).
-    const handler = this.#onmessage;
-    if (!this.#wants(handler)) return;
+    const handler = this.onmessage;
+    if (!this.wants(handler)) return;
     // 2-3. dataForEvent: a string for text; for binary, a Blob or an ArrayBuffer by binaryType.
     let value: unknown;
     if (!isBinary) value = data.toString("utf8");
@@ -665,7 +329,7 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
       else value = new Blob([data]);
     }
     // 4. Fire an event named message, using MessageEvent, with origin the serialization of url's origin.
-    this.#fire(createMessageEvent(value, (this.#origin ??= originOf(this.#url))), handler);
+    this.fire(createMessageEvent(value, (this.#origin ??= originOf(this.#url))), handler);
   }
 
   /** The same steps for a text message (type text), whose data the core has already decoded to a string. */
@@ -673,21 +337,21 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
   onTextMessage(text: string): void {
     // 1. If ready state is not OPEN, then return.
     if (this.#readyState !== ReadyState.OPEN) return;
-    const handler = this.#onmessage;
-    if (!this.#wants(handler)) return;
+    const handler = this.onmessage;
+    if (!this.wants(handler)) return;
     // 2-4. dataForEvent is the text; fire an event named message, using MessageEvent, with the origin.
-    this.#fire(createMessageEvent(text, (this.#origin ??= originOf(this.#url))), handler);
+    this.fire(createMessageEvent(text, (this.#origin ??= originOf(this.#url))), handler);
   }
 
   /** @internal */
   onPing(data: Buffer): void {
     // No event handler attribute exists for ping and pong: only listeners can receive them.
-    if (this.#listening) this.dispatchEvent(new PingPongEvent("ping", data));
+    if (this.listening) this.dispatchEvent(new PingPongEvent("ping", data));
   }
 
   /** @internal */
   onPong(data: Buffer): void {
-    if (this.#listening) this.dispatchEvent(new PingPongEvent("pong", data));
+    if (this.listening) this.dispatchEvent(new PingPongEvent("pong", data));
   }
 
   /** "When the WebSocket closing handshake is started": set ready state to CLOSING. */
@@ -715,17 +379,17 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     //    is closed abnormally (1006, wasClean false) but not failed: no error event, as in Chromium.
     const t = this.transport;
     const rare = this.#rare;
-    if (((rare !== null && rare.failed) || (t !== null && t.conn.error !== null)) && this.#wants(this.#onerror)) {
-      this.#fire(createErrorEvent(rare?.lastError ?? new Error("WebSocket connection failed")), this.#onerror);
+    if (((rare !== null && rare.failed) || (t !== null && t.conn.error !== null)) && this.wants(this.onerror)) {
+      this.fire(createErrorEvent(rare?.lastError ?? new Error("WebSocket connection failed")), this.onerror);
     }
     // 3. Fire an event named close, using CloseEvent, with wasClean, code and reason.
-    if (this.#wants(this.#onclose)) this.#fire(new CloseEvent("close", { wasClean, code, reason }), this.#onclose);
+    if (this.wants(this.onclose)) this.fire(new CloseEvent("close", { wasClean, code, reason }), this.onclose);
   }
 
   /** @internal "When the WebSocket connection is established", step 4: fire an event named open. */
   protected fireOpen(): void {
-    const onopen = this.#onopen();
-    if (this.#wants(onopen)) this.#fire(new Event("open"), onopen);
+    const onopen = this.onopen;
+    if (this.wants(onopen)) this.fire(new Event("open"), onopen);
   }
 
   /**
@@ -736,71 +400,13 @@ export class WebSocketBase extends (lazyTargets ? LazyEventTarget : EventTarget)
     this.#readyState = ReadyState.CLOSED;
     const rare = this.#rareState();
     if (rare.lastError === null) rare.lastError = err;
-    if (this.#wants(this.#onerror)) this.#fire(createErrorEvent(err), this.#onerror);
-    if (this.#wants(this.#onclose)) this.#fire(new CloseEvent("close", { wasClean: false, code: 1006, reason: "" }), this.#onclose);
+    if (this.wants(this.onerror)) this.fire(createErrorEvent(err), this.onerror);
+    if (this.wants(this.onclose)) this.fire(new CloseEvent("close", { wasClean: false, code: 1006, reason: "" }), this.onclose);
   }
 }
 
-/**
- * @internal WebIDL constants: { [[Writable]]: false, [[Enumerable]]: true, [[Configurable]]: false }, own
- * properties of the interface object and of the interface prototype object. Each concrete class calls this.
- */
-export function defineReadyStateConstants(ctor: Function): void {
-  for (const target of [ctor, ctor.prototype]) {
-    Object.defineProperties(target, {
-      CONNECTING: { value: ReadyState.CONNECTING, writable: false, enumerable: true, configurable: false },
-      OPEN: { value: ReadyState.OPEN, writable: false, enumerable: true, configurable: false },
-      CLOSING: { value: ReadyState.CLOSING, writable: false, enumerable: true, configurable: false },
-      CLOSED: { value: ReadyState.CLOSED, writable: false, enumerable: true, configurable: false },
-    });
-  }
-}
 defineReadyStateConstants(WebSocketBase);
 
 // WebIDL operation lengths (required arguments only) and the class string: "[object WebSocket]".
 Object.defineProperty(WebSocketBase.prototype.close, "length", { value: 0 });
 Object.defineProperty(WebSocketBase.prototype, Symbol.toStringTag, { value: "WebSocket", configurable: true });
-
-/** WebIDL [Clamp] unsigned short: NaN → 0, clamp to [0, 65535], round half to even. */
-function clampUint16(value: unknown): number {
-  let x = Number(value);
-  if (Number.isNaN(x)) return 0;
-  x = Math.min(Math.max(x, 0), 65535);
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
-
-function controlBytes(data: string | ArrayBufferView | ArrayBufferLike): Uint8Array {
-  if (typeof data === "string") return Buffer.from(data);
-  if (ArrayBuffer.isView(data)) {
-    return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  }
-  return new Uint8Array(data as ArrayBuffer);
-}
-
-function toArrayBuffer(buf: Buffer): ArrayBuffer {
-  // A Buffer that spans a whole ArrayBuffer owns it (no other message shares it): hand it over without a copy.
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer as ArrayBuffer;
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-}
-
-// The last url whose origin was computed, and that origin: a server's connections usually share one url (one
-// string, see WebSocketServer), so they share one origin string, computed once.
-let lastOriginUrl = "";
-let lastOrigin = "";
-
-function originOf(url: string): string {
-  if (url === lastOriginUrl && url !== "") return lastOrigin;
-  let origin: string;
-  try {
-    origin = new URL(url).origin;
-  } catch {
-    origin = "";
-  }
-  lastOriginUrl = url;
-  lastOrigin = origin;
-  return origin;
-}

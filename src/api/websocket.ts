@@ -1,10 +1,12 @@
 /** The WHATWG WebSocket client for Node (HTML §9.3.2 constructor steps), dialing through node/dial. */
 import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
-import { isToken } from "../protocol/handshake.js";
+import { isToken } from "../protocol/http-head.js";
+import { PROTOCOL_DEFAULTS } from "../protocol/options.js";
 import { dial, type DialHandle } from "../node/dial.js";
 import { SocketTransport } from "../node/socket-transport.js";
 import { buildClientOffer, validateServerAnswer, type DeflateParams } from "../protocol/extensions/permessage-deflate.js";
-import { PerMessageDeflate, resolveClientDeflate, type PerMessageDeflateOptions } from "../node/deflate.js";
+import { PerMessageDeflate } from "../node/deflate.js";
+import { resolveClientDeflate, type PerMessageDeflateOptions } from "../node/deflate-options.js";
 import { checkClientOptions } from "./option-checks.js";
 import { WebSocketBase, defineReadyStateConstants, type BinaryType } from "./websocket-base.js";
 
@@ -41,9 +43,9 @@ export interface WebSocketOptions {
 export const WEBSOCKET_DEFAULTS = Object.freeze({
   handshakeTimeout: 10_000,
   closeTimeout: 10_000,
-  maxPayload: 16 * 1024 * 1024,
+  maxPayload: PROTOCOL_DEFAULTS.maxPayload,
   maxResponseHeaderSize: 16 * 1024,
-  autoPong: true,
+  autoPong: PROTOCOL_DEFAULTS.autoPong,
 });
 
 export class WebSocket extends WebSocketBase {

@@ -7,7 +7,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "../api/server.js";
 import { Hub, type HubOptions } from "../hub/index.js";
-import { ChatServer, chatAuthenticate, type ChatUser } from "./chat-server.js";
+import { ChatServer, chatAuthenticate, type ChatConnection, type ChatUser } from "./chat-server.js";
 import { StaticFiles } from "./static-files.js";
 import type { ChatLimits } from "./protocol.js";
 
@@ -44,7 +44,7 @@ export const CHAT_APP_DEFAULTS = Object.freeze({
 export interface ChatApp {
   readonly server: HttpServer | HttpsServer;
   readonly wss: WebSocketServer<ChatUser>;
-  readonly hub: Hub<ChatUser>;
+  readonly hub: Hub<ChatConnection>;
   readonly chat: ChatServer;
   /** The page's address, e.g. http://127.0.0.1:8080/ */
   readonly url: string;
@@ -92,7 +92,7 @@ export async function startChatApp(options: ChatAppOptions = {}): Promise<ChatAp
     ...(options.perMessageDeflate !== undefined ? { perMessageDeflate: options.perMessageDeflate } : {}),
     authenticate: chatAuthenticate({ checkOrigin: options.checkOrigin, limits: options.limits }),
   });
-  const hub = new Hub<ChatUser>(wss, options.hub);
+  const hub = new Hub<ChatConnection>(wss, options.hub);
   const chat = new ChatServer(wss, hub, { limits: options.limits });
 
   await listen(server, port, host);

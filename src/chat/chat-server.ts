@@ -85,12 +85,12 @@ export function chatAuthenticate(options: ChatAuthOptions = {}): (info: UpgradeI
 
 export class ChatServer {
   readonly limits: Readonly<ChatLimits>;
-  readonly #hub: Hub<ChatUser>;
+  readonly #hub: Hub<ChatConnection>;
   readonly #source: ChatConnectionSource;
   readonly #now: () => number;
   readonly #onConnection = (ws: ChatConnection) => this.#accept(ws);
 
-  constructor(source: ChatConnectionSource, hub: Hub<ChatUser>, options: ChatServerOptions = {}) {
+  constructor(source: ChatConnectionSource, hub: Hub<ChatConnection>, options: ChatServerOptions = {}) {
     this.limits = Object.freeze({ ...CHAT_LIMITS, ...options.limits });
     this.#hub = hub;
     this.#source = source;

@@ -1,7 +1,6 @@
 /** A message on its way to many connections: its payload, and its frame, encoded once and shared. */
 import { Opcode } from "../protocol/constants.js";
 import { encodeFrame } from "../protocol/frame.js";
-import type { SharedDeflateMessage } from "../node/deflate-shared.js";
 
 /** What the hub accepts as message data: a string is sent as text, anything else as binary. */
 export type HubData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
@@ -10,8 +9,11 @@ export class OutgoingMessage {
   /** The message payload (UTF-8 for text). */
   readonly payload: Uint8Array;
   readonly binary: boolean;
-  /** The message as sent to permessage-deflate peers (compressed once, shared), created on first use. */
-  deflate: SharedDeflateMessage | null = null;
+  /**
+   * The message as sent to permessage-deflate peers (compressed once, shared), made and kept here by the first
+   * connection that needs it (src/api/ knows its type; the hub only carries it).
+   */
+  deflate: object | null = null;
   #frame: Buffer | [Buffer, Uint8Array] | null = null;
 
   constructor(payload: Uint8Array, binary: boolean) {

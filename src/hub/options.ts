@@ -11,6 +11,8 @@ export interface HubOptions {
    * a cross-process adapter to reach connections held by other hubs.
    */
   adapter?: Adapter;
+  /** This node's id in a cluster (logs, presence, hub.cluster.nodes()). Default: a random UUID. */
+  nodeId?: string;
   /**
    * Milliseconds between heartbeat rounds. Each round pings every connection the peer has sent nothing on
    * since the previous round. Default 30000. `0` disables the heartbeat.
@@ -43,7 +45,7 @@ export interface HubOptions {
   closeTimeout?: number;
 }
 
-export type ResolvedHubOptions = Readonly<Required<Omit<HubOptions, "adapter">>>;
+export type ResolvedHubOptions = Readonly<Required<Omit<HubOptions, "adapter" | "nodeId">>>;
 
 export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
   heartbeatInterval: 30_000,
@@ -57,7 +59,7 @@ export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
 /** Fills defaults and checks ranges; throws RangeError / TypeError on a bad value. */
 export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions {
   checkHubOptions(options);
-  const o: Required<Omit<HubOptions, "adapter">> = {
+  const o: Required<Omit<HubOptions, "adapter" | "nodeId">> = {
     heartbeatInterval: options.heartbeatInterval ?? HUB_DEFAULTS.heartbeatInterval,
     heartbeatTimeout: options.heartbeatTimeout ?? HUB_DEFAULTS.heartbeatTimeout,
     idleTimeout: options.idleTimeout ?? HUB_DEFAULTS.idleTimeout,
@@ -83,7 +85,7 @@ function nonNegative(name: string, v: number): void {
   if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
 }
 
-const HUB_KEYS = ["adapter", "heartbeatInterval", "heartbeatTimeout", "idleTimeout", "maxBufferedBytes", "slowConsumerPolicy", "closeTimeout"] as const;
+const HUB_KEYS = ["adapter", "nodeId", "heartbeatInterval", "heartbeatTimeout", "idleTimeout", "maxBufferedBytes", "slowConsumerPolicy", "closeTimeout"] as const;
 const ADAPTER_METHODS = ["bind", "broadcast", "publish", "sendTo", "close"] as const;
 
 /** Types and ranges of each option given (TypeError / RangeError naming it); resolveHubOptions checks the rest. */

@@ -25,6 +25,17 @@ export interface HubStats {
   rooms: number;
   /** Room memberships (a connection in three rooms counts three). */
   roomMemberships: number;
+  /** 1 while the adapter reaches the rest of the cluster (always 1 for the in-process adapter), else 0. */
+  clusterConnected: number;
+  /** Times the adapter lost the cluster. */
+  clusterOutages: number;
+  /** Messages and operations that could not be sent to other nodes. */
+  clusterNotCrossed: number;
+  /** Messages sent to and received from other nodes. */
+  clusterCrossedOut: number;
+  clusterCrossedIn: number;
+  /** Adapter faults (each also an "error" event on the hub, or a line on stderr). */
+  adapterErrors: number;
 }
 
 interface Metric {
@@ -47,6 +58,12 @@ const METRICS: readonly Metric[] = [
   { key: "idleClosed", name: "wshub_idle_closed_total", type: "counter", help: "Connections closed by the idle timeout." },
   { key: "rooms", name: "wshub_rooms", type: "gauge", help: "Rooms with at least one member." },
   { key: "roomMemberships", name: "wshub_room_memberships", type: "gauge", help: "Room memberships." },
+  { key: "clusterConnected", name: "wshub_cluster_connected", type: "gauge", help: "1 while the adapter reaches the cluster." },
+  { key: "clusterOutages", name: "wshub_cluster_outages_total", type: "counter", help: "Times the adapter lost the cluster." },
+  { key: "clusterNotCrossed", name: "wshub_cluster_not_crossed_total", type: "counter", help: "Messages and operations that could not reach other nodes." },
+  { key: "clusterCrossedOut", name: "wshub_cluster_messages_sent_total", type: "counter", help: "Messages sent to other nodes." },
+  { key: "clusterCrossedIn", name: "wshub_cluster_messages_received_total", type: "counter", help: "Messages received from other nodes." },
+  { key: "adapterErrors", name: "wshub_adapter_errors_total", type: "counter", help: "Adapter faults." },
 ];
 
 /** Renders stats in the Prometheus text format; `labels` (e.g. { instance: "a" }) are added to every sample. */

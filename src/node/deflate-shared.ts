@@ -7,10 +7,9 @@
 import { Opcode } from "../protocol/constants.js";
 import { encodeFrameBuffer } from "../protocol/frame.js";
 import { MAX_WINDOW_BITS } from "../protocol/extensions/permessage-deflate.js";
-import { DEFLATE_CODEC_DEFAULTS, SYNC_DEFLATE_MAX, deflateMessage, deflateMessageSync, type DeflateCodecOptions } from "./deflate.js";
+import { deflateFresh } from "./deflate.js";
+import { DEFLATE_CODEC_DEFAULTS, type DeflateCodecOptions } from "./deflate-options.js";
 import type { DeflateSendQueue, PendingSharedFrame } from "./deflate-sender.js";
-import { sharedZlibLimiter } from "./deflate-limiter.js";
-import { acquireDeflater, closeStream, releaseDeflater } from "./deflate-pool.js";
 
 export interface SharedCompressOptions {
   /** Binary (true) or text (false) message. Default: true for bytes, false for a string. */
@@ -37,26 +36,11 @@ export function compressMessageOnce(data: Uint8Array | string, options: SharedCo
   const memLevel = options.memLevel ?? DEFLATE_CODEC_DEFAULTS.memLevel;
   const concurrencyLimit = options.concurrencyLimit ?? DEFLATE_CODEC_DEFAULTS.concurrencyLimit;
   const frame = (payload: Buffer) => encodeFrameBuffer(isBinary ? Opcode.Binary : Opcode.Text, payload, { fin: true, rsv1: true, mask: false });
-  if (bytes.length <= SYNC_DEFLATE_MAX) {
-    // Small enough to compress synchronously (see SYNC_DEFLATE_MAX in deflate.ts).
-    try {
-      return Promise.resolve(frame(deflateMessageSync(bytes, windowBits, level, memLevel)));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-  const limiter = sharedZlibLimiter(concurrencyLimit);
+  // A fresh window, as every receiving peer expects (RFC 7692 §7.1.1.1).
   return new Promise((resolve, reject) => {
-    limiter.run((release) => {
-      // A fresh window, as every receiving peer expects (RFC 7692 §7.1.1.1): a reset stream from the pool.
-      const def = acquireDeflater(windowBits, level, memLevel, concurrencyLimit);
-      deflateMessage(def, bytes, (err, payload) => {
-        if (err === null) releaseDeflater(windowBits, level, memLevel, def);
-        else closeStream(def);
-        release();
-        if (err !== null) reject(err);
-        else resolve(frame(payload!));
-      });
+    deflateFresh(bytes, windowBits, level, memLevel, concurrencyLimit, (err, payload) => {
+      if (err !== null) reject(err);
+      else resolve(frame(payload!));
     });
   });
 }
@@ -133,24 +117,8 @@ export class SharedDeflateMessage {
     const compressed = (p: Buffer) => encodeFrameBuffer(opcode, p, { fin: true, rsv1: true, mask: false });
     // zlib failing on our own data (out of memory): the message goes uncompressed rather than not at all.
     const plain = () => encodeFrameBuffer(opcode, payload, { fin: true, rsv1: false, mask: false });
-    if (payload.length <= SYNC_DEFLATE_MAX) {
-      let frame: Buffer;
-      try {
-        frame = compressed(deflateMessageSync(payload, windowBits, level, memLevel));
-      } catch {
-        frame = plain();
-      }
-      job.resolve(frame);
-      return job;
-    }
-    sharedZlibLimiter(concurrencyLimit).run((release) => {
-      const def = acquireDeflater(windowBits, level, memLevel, concurrencyLimit);
-      deflateMessage(def, payload, (err, out) => {
-        if (err === null) releaseDeflater(windowBits, level, memLevel, def);
-        else closeStream(def);
-        release();
-        job.resolve(err === null ? compressed(out!) : plain());
-      });
+    deflateFresh(payload, windowBits, level, memLevel, concurrencyLimit, (err, out) => {
+      job.resolve(err === null ? compressed(out!) : plain());
     });
     return job;
   }

@@ -1,13 +1,8 @@
 /** Client dialing: opens TCP/TLS, performs the opening handshake (RFC 6455 §4.1) and hands over the socket. */
 import { connect as netConnect, type NetConnectOpts, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
-import {
-  buildUpgradeRequest,
-  generateKey,
-  parseResponseHead,
-  validateUpgradeResponse,
-  type ValidatedResponse,
-} from "../protocol/handshake.js";
+import { buildUpgradeRequest, generateKey, validateUpgradeResponse, type ValidatedResponse } from "../protocol/handshake.js";
+import { parseResponseHead } from "../protocol/http-head.js";
 import { HandshakeError } from "../protocol/errors.js";
 import { holdSharedReads, sharedReadOption } from "./shared-read.js";
 

@@ -11,9 +11,11 @@
  * Client sockets (node/dial.ts) get the same through net.connect's `onread` option (sharedReadOption).
  *
  * All sockets share one buffer, which is reused by the next read: a callback must copy whatever it keeps
- * (the protocol core's Connection.receiveTransient does). While a socket reads this way, 'data' is not emitted and
- * pause() does not stop reading; 'end', 'close' and 'error' are emitted as usual. When the probe does not find
- * the state it expects (another Node version), sockets keep emitting 'data' and nothing changes.
+ * (the protocol core's Connection.receiveTransient does). While a socket reads this way, 'data' is not emitted;
+ * pause() and resume() still stop and restart reading (net.Socket's own pause() calls readStop() on the handle of
+ * a socket that has an `onread` buffer, and resume() starts it again), as does a callback returning false;
+ * 'end', 'close' and 'error' are emitted as usual. When the probe does not find the state it expects (another
+ * Node version), sockets keep emitting 'data' and nothing changes.
  */
 import { Socket } from "node:net";
 

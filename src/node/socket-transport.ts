@@ -3,7 +3,8 @@
  * It owns the socket, the write batching (one writev per socket per event-loop turn) and the closing timer.
  */
 import type { Socket } from "node:net";
-import { Connection, type ConnectionHandler, type MessageInflater } from "../protocol/connection.js";
+import { Connection } from "../protocol/connection.js";
+import type { ConnectionHandler, MessageInflater } from "../protocol/connection-handler.js";
 import { CloseCode, ReadyState } from "../protocol/constants.js";
 import type { ProtocolError } from "../protocol/errors.js";
 import type { PerMessageDeflate } from "./deflate.js";

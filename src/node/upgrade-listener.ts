@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { IncomingHttpHeaders } from "node:http";
 import { HandshakeError } from "../protocol/errors.js";
 import { dropSharedReads, holdSharedReads, readIntoSharedBuffer, readsIntoSharedBuffer, type SharedReadCallback } from "./shared-read.js";
-import { buildErrorResponse, forEachHeaderLine, parseHeaderFields, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/handshake.js";
+import { buildErrorResponse, forEachHeaderLine, parseHeaderFields, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/http-head.js";
 
 /**
  * The request a standalone server's connection came from: the fields of Node's IncomingMessage that upgrade
@@ -207,12 +207,7 @@ export class UpgradeListener {
     // reset the connection before the answer is read.
     socket.on("error", noop);
     if (!readsIntoSharedBuffer(socket)) socket.on("data", noop);
-    if (socket.writable && !socket.destroyed) {
-      socket.end(buildErrorResponse(err.status, err.message, err.headers));
-      setTimeout(destroySocket, 1000, socket).unref();
-    } else {
-      socket.destroy();
-    }
+    refuseUpgrade(socket, err);
   }
 
   #expire(): void {
@@ -255,4 +250,19 @@ export function ignoreError(): void {}
 
 function destroySocket(socket: Socket): void {
   socket.destroy();
+}
+
+/**
+ * Refuses an upgrade: answers `err`'s HTTP status (RFC 6455 §4.2.1: "the server MUST stop processing the client's
+ * handshake and return an HTTP response with an appropriate error code") and closes the socket, destroying it one
+ * second later at the latest so a client that never reads the answer cannot hold it; at once when it can no longer
+ * be written.
+ */
+export function refuseUpgrade(socket: Socket, err: HandshakeError): void {
+  if (socket.writable && !socket.destroyed) {
+    socket.end(buildErrorResponse(err.status, err.message, err.headers));
+    setTimeout(destroySocket, 1000, socket).unref();
+  } else {
+    socket.destroy();
+  }
 }

@@ -64,11 +64,11 @@ export const WIRE_CODES_TEXT = "allowed: 1000-1003, 1007-1014, 3000-4999 (RFC 64
 
 /**
  * A close code given to a server-side API (ServerWebSocket.close, wss.close, hub.close): any code RFC 6455 §7.4
- * allows on the wire. `undefined` passes (no code). TypeError for a non-number, RangeError for any other code.
+ * allows on the wire. `undefined` passes (no code). RangeError for anything else (a non-number too).
  */
 export function checkWireCloseCode(where: string, code: unknown): number | undefined {
   if (code === undefined) return undefined;
-  if (typeof code !== "number") throw new TypeError(`${where}: close code must be an integer, got ${show(code)}; ${WIRE_CODES_TEXT}`);
+  if (typeof code !== "number") throw new RangeError(`${where}: close code must be an integer, got ${show(code)}; ${WIRE_CODES_TEXT}`);
   if (!Number.isInteger(code) || !isValidWireCloseCode(code)) throw new RangeError(`${where}: close code ${show(code)} may not be sent; ${WIRE_CODES_TEXT}`);
   return code;
 }

@@ -2,99 +2,22 @@
  * The per-connection state machine of RFC 6455, sans-I/O.
  * Drive it one way: `receiveData(chunk)`; it calls the handler for what happened (messages, pings, closes)
  * and for the bytes to write. It never touches a socket or a clock: it tells the driver when to close the
- * transport, and the driver owns timers.
+ * transport, and the driver owns timers. What it reports to the driver is ConnectionHandler
+ * (connection-handler.ts); messages spanning several frames are assembled in message-assembly.ts.
  */
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from "./constants.js";
 import { ProtocolError } from "./errors.js";
 import { applyMaskTo } from "./mask.js";
-import { encodeFrame, frameHeaderLength, maskKeyPool, nextMaskKey, writeFrameHeader } from "./frame.js";
-import { FrameParser, type FrameSink } from "./frame-parser.js";
+import { encodeFrame, encodeTextInto, frameHeaderLength, maskKeyPool, nextMaskKey, writeFrameHeader } from "./frame.js";
+import { FrameParser } from "./frame-parser.js";
+import type { FrameSink } from "./frame-sink.js";
 import { parseClosePayload, serializeClosePayload } from "./close.js";
-import { decodeAscii, decodeUtf8, isAsciiRange, isValidUtf8, Utf8Validator } from "./utf8.js";
+import { decodeAscii, decodeUtf8, isAsciiRange, isValidUtf8 } from "./utf8.js";
 import { PROTOCOL_DEFAULTS, type ProtocolOptions } from "./options.js";
-
-/** What the connection reports to its driver. Every method is called synchronously from the core. */
-export interface ConnectionHandler {
-  /** Bytes to write to the transport, in order. The core never reuses a buffer it handed out. */
-  onWrite(data: Uint8Array): void;
-  /** A complete message. Text messages are already validated as UTF-8 (and go to onTextMessage with `decodeText`). */
-  onMessage(data: Buffer, isBinary: boolean): void;
-  /**
-   * A complete text message, validated and decoded. Called instead of onMessage for every text message when the
-   * connection was created with `decodeText: true` (then this method is required).
-   */
-  onTextMessage?(text: string): void;
-  /** A ping arrived (already answered with a pong when autoPong is on). */
-  onPing(data: Buffer): void;
-  /** A pong arrived (solicited or not). */
-  onPong(data: Buffer): void;
-  /** The peer's close frame arrived; code is 1005 when it carried none. Called once. */
-  onCloseFrame(code: number, reason: string): void;
-  /**
-   * Close the transport now: the closing handshake is complete, or the connection was failed.
-   * RFC 6455 §7.1.1: the server closes TCP first; a client should wait for the server's close (with a timeout).
-   */
-  onCloseTransport(): void;
-  /** The peer broke the protocol; a close frame with `err.closeCode` was sent and onCloseTransport follows. */
-  onProtocolError(err: ProtocolError): void;
-  /**
-   * Optional: the peer's close frame arrived and this end must answer it. Call `echo` once the messages this end
-   * already accepted for sending are written (RFC 6455 §5.5.1: an endpoint may delay its close frame until its
-   * current message is sent). Without this method the close frame is echoed at once.
-   */
-  onCloseEcho?(echo: () => void): void;
-}
-
-/**
- * Inflates compressed (RSV1) messages for an extension such as permessage-deflate.
- * `inflate` is called for every frame of a compressed message in order, and must call `done` exactly once,
- * synchronously or later, with the decompressed bytes of that frame (checked against `maxPayload` by the inflater).
- */
-export interface MessageInflater {
-  inflate(payload: Buffer, fin: boolean, done: (err: ProtocolError | null, data: Buffer[] | null) => void): void;
-}
-
-export interface ConnectionOptions extends Partial<ProtocolOptions> {
-  /** Is this end the server? Decides masking in both directions. */
-  isServer: boolean;
-  /** Inflater for RSV1 messages; RSV1 is a protocol error when absent. */
-  inflater?: MessageInflater | null;
-  /**
-   * Deliver text messages as strings through handler.onTextMessage instead of Buffers through onMessage. Default
-   * false. The core can then decode small ASCII messages straight from the received chunk, with no Buffer view.
-   */
-  decodeText?: boolean;
-}
+import type { ConnectionHandler, ConnectionOptions, MessageInflater } from "./connection-handler.js";
+import { InputState, appendFragment, clearAssembly, copyRange, takeMessage } from "./message-assembly.js";
 
 const EMPTY = Buffer.alloc(0);
-
-/** Buffer's own encoders (on Buffer.prototype since Node v0.x; Buffer#write() calls them after checking arguments). */
-interface TextWriters {
-  latin1Write?(text: string, offset: number, length: number): number;
-  utf8Write?(text: string, offset: number, length: number): number;
-}
-const writers = Buffer.prototype as unknown as TextWriters;
-const hasWriters = typeof writers.latin1Write === "function" && typeof writers.utf8Write === "function";
-
-/**
- * Writes `text`, whose UTF-8 length is `len`, into `out` at `offset`. A string whose UTF-8 length equals its length
- * in UTF-16 code units is ASCII (every other code unit takes 2 or more octets), and for ASCII the latin1 encoder
- * writes the same octets with less work than the UTF-8 one.
- */
-function encodeTextInto(out: Buffer, text: string, offset: number, len: number): void {
-  if (!hasWriters) out.write(text, offset, len, "utf8");
-  else if (len === text.length) (out as unknown as Required<TextWriters>).latin1Write(text, offset, len);
-  else (out as unknown as Required<TextWriters>).utf8Write(text, offset, len);
-}
-
-/**
- * Fragments smaller than this are copied into an accumulator instead of being kept as views. A peer may send a
- * message as millions of 1-byte fragments; one Buffer object per fragment (each also pinning its socket chunk)
- * cost ~100 bytes of heap per payload byte, so 16 MiB of payload could take gigabytes.
- */
-const SMALL_FRAGMENT = 1024;
-/** Largest accumulator; it starts small and grows with the message. */
-const ACCUMULATOR_MAX = 16 * 1024;
 
 /**
  * The options object of a connection: connections with the same values share one (frozen) object instead of each
@@ -105,28 +28,6 @@ function sharedOptions(maxPayload: number, autoPong: boolean): ProtocolOptions {
   const last = lastOptions;
   if (last.maxPayload === maxPayload && last.autoPong === autoPong) return last;
   return (lastOptions = Object.freeze({ maxPayload, autoPong }));
-}
-
-/**
- * Input state that only fragmented or compressed messages need: made by the first one, so that an idle connection
- * (and one that only ever receives single-frame uncompressed messages) carries none of it. Reused afterwards.
- */
-class InputState {
-  /** Pieces of the message being assembled (never an empty array): null until the first one. */
-  fragments: Buffer[] | null = null;
-  fragmentsLength = 0;
-  /** Small fragments are copied here (bytes [0, accUsed)); sealed into `fragments` before a large one. */
-  acc: Buffer | null = null;
-  accUsed = 0;
-  /** Validates a fragmented or compressed text message across frames; made for the first one. */
-  utf8State: Utf8Validator | null = null;
-  /** An inflation is under way (the parser is paused). */
-  inflating = false;
-  idleWaiters: (() => void)[] | null = null;
-
-  get utf8(): Utf8Validator {
-    return (this.utf8State ??= new Utf8Validator());
-  }
 }
 
 /** How the connection closed or failed: made when the closing handshake starts or the connection fails. */
@@ -325,10 +226,9 @@ export class Connection implements FrameSink {
   }
 
   /**
-   * FrameSink: part of a text frame arrived (its frame spans reads). RFC 6455 §8.1: "When an endpoint is to
-   * interpret a byte stream as UTF-8 but finds that the byte stream is not, in fact, a valid UTF-8 stream, that
-   * endpoint MUST _Fail the WebSocket Connection_": checked as the bytes arrive, so an invalid sequence fails at
-   * once with 1007, not when the frame is complete. Small messages (one read) never come here.
+   * FrameSink: part of a text frame arrived (its frame spans reads). RFC 6455 §8.1: an endpoint that finds that a
+   * byte stream is not valid UTF-8 MUST _Fail the WebSocket Connection_: checked as the bytes arrive, so an invalid
+   * sequence fails at once with 1007, not when the frame is complete. Small messages (one read) never come here.
    */
   onTextPart(payload: Buffer, start: number, end: number): void {
     if (this.closeReceived) return;
@@ -350,7 +250,7 @@ export class Connection implements FrameSink {
       if (isText) {
         // Earlier fragments of this message, if any, were empty: the validator is at a boundary.
         if (!isValidUtf8(payload)) {
-          throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+          throw invalidUtf8();
         }
       }
       this.deliver(payload, isText);
@@ -359,7 +259,7 @@ export class Connection implements FrameSink {
     const st = input ?? this.inputState();
     // RFC 6455 §8.1: fail fast: an invalid sequence in any fragment fails the connection at once.
     if (isText && !(fin ? st.utf8.end(payload) : st.utf8.push(payload))) {
-      throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+      throw invalidUtf8();
     }
     appendFragment(st, payload);
     if (!fin) return;
@@ -404,13 +304,13 @@ export class Connection implements FrameSink {
         for (let i = 0; i < chunks.length; i++) {
           const c = chunks[i]!;
           if (isText && !st.utf8.push(c)) {
-            throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+            throw invalidUtf8();
           }
           appendFragment(st, c);
         }
         if (fin) {
           if (isText && !st.utf8.end()) {
-            throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
+            throw invalidUtf8();
           }
           this.deliver(takeMessage(st), isText);
         }
@@ -617,61 +517,10 @@ export class Connection implements FrameSink {
   }
 }
 
-/** Adds bytes to the message being assembled: large pieces as views (no copy), small ones copied. */
-function appendFragment(st: InputState, p: Buffer): void {
-  const n = p.length;
-  if (n === 0) return;
-  st.fragmentsLength += n;
-  if (n >= SMALL_FRAGMENT) {
-    sealAccumulator(st);
-    (st.fragments ??= []).push(p);
-    return;
-  }
-  let acc = st.acc;
-  if (acc === null || st.accUsed + n > acc.length) {
-    sealAccumulator(st);
-    acc = st.acc = Buffer.allocUnsafe(Math.min(ACCUMULATOR_MAX, Math.max(256, st.fragmentsLength)));
-  }
-  p.copy(acc, st.accUsed);
-  st.accUsed += n;
+/** RFC 6455 §8.1: a text message that is not valid UTF-8 fails the connection with 1007. */
+function invalidUtf8(): ProtocolError {
+  return new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
 }
-
-function sealAccumulator(st: InputState): void {
-  if (st.acc !== null && st.accUsed > 0) (st.fragments ??= []).push(st.acc.subarray(0, st.accUsed));
-  st.acc = null;
-  st.accUsed = 0;
-}
-
-/** A copy of chunk[start, end) (a small one from Node's shared pool, as Buffer.allocUnsafe() gives it). */
-function copyRange(chunk: Buffer, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start);
-  chunk.copy(out, 0, start, end);
-  return out;
-}
-
-/** The assembled message; resets the assembly. */
-function takeMessage(st: InputState): Buffer {
-  let data: Buffer;
-  if (st.fragments === null && st.acc !== null) {
-    // All in the accumulator: an exact-size copy, so the message does not pin the accumulator's spare room.
-    data = Buffer.from(st.acc.subarray(0, st.accUsed));
-  } else {
-    sealAccumulator(st);
-    const f = st.fragments;
-    data = f === null ? EMPTY : f.length === 1 ? f[0]! : Buffer.concat(f, st.fragmentsLength);
-  }
-  clearAssembly(st);
-  return data;
-}
-
-/** Drops the message being assembled (after it was taken, or when the connection fails). */
-function clearAssembly(st: InputState): void {
-  st.acc = null;
-  st.accUsed = 0;
-  st.fragments = null;
-  st.fragmentsLength = 0;
-}
-
 
 function internalError(cause: unknown): ProtocolError {
   const e = new ProtocolError("internal error", CloseCode.InternalError, "WS_ERR_INTERNAL");

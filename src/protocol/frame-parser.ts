@@ -2,11 +2,13 @@
  * RFC 6455 §5.2 incremental frame parser: bytes in, complete (unmasked) frames out.
  * An explicit state machine over a queue of chunks; accepts any chunking and returns when input runs short.
  * It checks everything that can be checked from frame headers: reserved bits and opcodes, control-frame rules,
- * masking by role, lengths, fragmentation order and the message size limit.
+ * masking by role and fragmentation order (frame-rules.ts), lengths and the message size limit.
  */
-import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
+import { CloseCode, Opcode } from "./constants.js";
 import { ProtocolError } from "./errors.js";
-import { applyMask, applyMaskTo } from "./mask.js";
+import { applyMask, applyMaskTo, maskBytes } from "./mask.js";
+import type { FrameParserOptions, FrameSink } from "./frame-sink.js";
+import { checkFrameHeader } from "./frame-rules.js";
 
 export const enum ParserState {
   GetInfo = 0,
@@ -15,43 +17,6 @@ export const enum ParserState {
   GetMask = 3,
   GetData = 4,
   Failed = 5,
-}
-
-/**
- * Receives the parser's output. Payloads are unmasked and the sink may keep them: they are views of chunks given to
- * push(), or buffers of their own. Only onMessageBytes can see a chunk the sink must not keep (see `transient`).
- */
-export interface FrameSink {
-  /**
-   * A complete frame. `messageOpcode` is the opcode of the message a continuation belongs to (Text or Binary)
-   * and equals `opcode` otherwise. `rsv1` is the first frame's RSV1 for every frame of a message.
-   */
-  onFrame(opcode: number, messageOpcode: number, fin: boolean, rsv1: boolean, payload: Buffer): void;
-  /**
-   * Optional fast path for the most common frame: a whole message in one frame (FIN set, RSV1-3 clear, Text or
-   * Binary, no fragmented message open, a 7-bit length) whose header and payload sit in one received chunk. Its
-   * payload, already unmasked, is `chunk[start, end)`; the sink may keep a view of it, as with onFrame. Receiving
-   * the bounds instead of a view spares one Buffer object per message (a text message can be decoded straight
-   * from the chunk). When absent, onFrame receives these frames too. `transient`: the chunk came through
-   * pushTransient() and is valid only during this call; the sink copies what it keeps.
-   */
-  onMessageBytes?(isText: boolean, chunk: Buffer, start: number, end: number, transient: boolean): void;
-  /**
-   * Optional: part of an uncompressed text frame's payload arrived before the rest, as `payload[start, end)`
-   * (unmasked; `payload` becomes the frame's payload). Parts come in order and follow each other; the frame itself
-   * comes to onFrame as usual once complete. Lets the sink check UTF-8 as bytes arrive (RFC 6455 §8.1); may throw
-   * ProtocolError like push().
-   */
-  onTextPart?(payload: Buffer, start: number, end: number): void;
-}
-
-export interface FrameParserOptions {
-  /** true: this end is the server, so frames from the peer MUST be masked (RFC 6455 §5.1). */
-  isServer: boolean;
-  /** Largest message accepted, summed over its fragments. */
-  maxPayload: number;
-  /** RSV1 is allowed on the first frame of a data message (an extension such as permessage-deflate uses it). */
-  allowRsv1: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -328,21 +293,7 @@ export class FrameParser {
       if (masked && len > 0) {
         // RFC 6455 §5.3: octet i of the payload is XORed with octet i mod 4 of the key (which precedes the
         // payload). Unmasked in place; at most 125 octets, where a byte loop beats setting up word views.
-        const k0 = chunk[off + 2]!;
-        const k1 = chunk[off + 3]!;
-        const k2 = chunk[off + 4]!;
-        const k3 = chunk[off + 5]!;
-        let i = start;
-        for (const last = end - 3; i < last; i += 4) {
-          chunk[i] = chunk[i]! ^ k0;
-          chunk[i + 1] = chunk[i + 1]! ^ k1;
-          chunk[i + 2] = chunk[i + 2]! ^ k2;
-          chunk[i + 3] = chunk[i + 3]! ^ k3;
-        }
-        const rest = end - i; // 0 to 3 octets left, using key octets 0, 1, 2 in turn
-        if (rest > 0) chunk[i] = chunk[i]! ^ k0;
-        if (rest > 1) chunk[i + 1] = chunk[i + 1]! ^ k1;
-        if (rest > 2) chunk[i + 2] = chunk[i + 2]! ^ k2;
+        maskBytes(chunk, start, chunk, start, len, chunk[off + 2]!, chunk[off + 3]!, chunk[off + 4]!, chunk[off + 5]!);
       }
       this.sink.onMessageBytes!(b0 === 0x81, chunk, start, end, chunk === this.transientChunk);
       taken = true;
@@ -454,59 +405,7 @@ export class FrameParser {
     this.masked = (b1 & 0x80) !== 0;
     const len7 = b1 & 0x7f;
 
-    // RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension is negotiated that defines meanings for them.
-    if ((b0 & 0x30) !== 0) {
-      throw new ProtocolError("RSV2 and RSV3 must be clear", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_RSV_2_3");
-    }
-    const isControl = (opcode & 0x08) !== 0;
-    if (isControl) {
-      // RFC 6455 §5.2: opcodes 0xB-0xF are reserved for further control frames.
-      if (opcode > Opcode.Pong) {
-        throw new ProtocolError(`reserved opcode 0x${opcode.toString(16)}`, CloseCode.ProtocolError, "WS_ERR_INVALID_OPCODE");
-      }
-      // RFC 6455 §5.5: control frames MUST NOT be fragmented.
-      if (!this.fin) {
-        throw new ProtocolError("control frame with FIN clear: control frames must not be fragmented", CloseCode.ProtocolError, "WS_ERR_EXPECTED_FIN");
-      }
-      // RFC 6455 §5.5: all control frames MUST have a payload length of 125 bytes or less.
-      if (len7 > MAX_CONTROL_PAYLOAD) {
-        throw new ProtocolError("control frame payload longer than 125 bytes", CloseCode.ProtocolError, "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH");
-      }
-      // RFC 7692 §6: permessage-deflate defines RSV1 for data messages only.
-      if (this.rsv1) {
-        throw new ProtocolError("RSV1 must be clear on control frames", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_RSV_1");
-      }
-    } else if (opcode === Opcode.Continuation) {
-      // RFC 6455 §5.4: a continuation frame belongs to a fragmented message that must be in progress.
-      if (this.fragmentOpcode === 0) {
-        throw new ProtocolError("continuation frame with no message in progress", CloseCode.ProtocolError, "WS_ERR_INVALID_CONTINUATION");
-      }
-      // RFC 7692 §6.1: RSV1 is set on the first frame of a message only.
-      if (this.rsv1) {
-        throw new ProtocolError("RSV1 must be clear on continuation frames", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_RSV_1");
-      }
-    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
-      // RFC 6455 §5.4: fragments of one message MUST NOT be interleaved with another data message.
-      if (this.fragmentOpcode !== 0) {
-        throw new ProtocolError("new data frame while a fragmented message is in progress", CloseCode.ProtocolError, "WS_ERR_EXPECTED_CONTINUATION");
-      }
-      if (this.rsv1 && !this.allowRsv1) {
-        throw new ProtocolError("RSV1 must be clear: no extension was negotiated", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_RSV_1");
-      }
-    } else {
-      // RFC 6455 §5.2: opcodes 0x3-0x7 are reserved for further non-control frames.
-      throw new ProtocolError(`reserved opcode 0x${opcode.toString(16)}`, CloseCode.ProtocolError, "WS_ERR_INVALID_OPCODE");
-    }
-
-    // RFC 6455 §5.1: a server MUST close the connection upon receiving an unmasked frame;
-    // a client MUST close the connection if it detects a masked frame.
-    if (this.isServer && !this.masked) {
-      throw new ProtocolError("client frame is not masked", CloseCode.ProtocolError, "WS_ERR_EXPECTED_MASK");
-    }
-    if (!this.isServer && this.masked) {
-      throw new ProtocolError("server frame is masked", CloseCode.ProtocolError, "WS_ERR_UNEXPECTED_MASK");
-    }
-
+    checkFrameHeader(b0, b1, this.fragmentOpcode, this.allowRsv1, this.isServer);
     if (len7 === 126) this.state = ParserState.GetLength16;
     else if (len7 === 127) this.state = ParserState.GetLength64;
     else {

@@ -133,3 +133,22 @@ export function encodeFrameBuffer(opcode: number, payload: Uint8Array, options: 
   const r = encodeFrame(opcode, payload, options);
   return Array.isArray(r) ? Buffer.concat([r[0], r[1]]) : r;
 }
+
+/** Buffer's own encoders (on Buffer.prototype since Node v0.x; Buffer#write() calls them after checking arguments). */
+interface TextWriters {
+  latin1Write?(text: string, offset: number, length: number): number;
+  utf8Write?(text: string, offset: number, length: number): number;
+}
+const writers = Buffer.prototype as unknown as TextWriters;
+const hasWriters = typeof writers.latin1Write === "function" && typeof writers.utf8Write === "function";
+
+/**
+ * Writes `text`, whose UTF-8 length is `len`, into `out` at `offset`. A string whose UTF-8 length equals its length
+ * in UTF-16 code units is ASCII (every other code unit takes 2 or more octets), and for ASCII the latin1 encoder
+ * writes the same octets with less work than the UTF-8 one.
+ */
+export function encodeTextInto(out: Buffer, text: string, offset: number, len: number): void {
+  if (!hasWriters) out.write(text, offset, len, "utf8");
+  else if (len === text.length) (out as unknown as Required<TextWriters>).latin1Write(text, offset, len);
+  else (out as unknown as Required<TextWriters>).utf8Write(text, offset, len);
+}

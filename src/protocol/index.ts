@@ -5,27 +5,31 @@ export { applyMask, applyMaskTo, applyMaskPlain, maskImplementation } from "./ma
 export { Utf8Validator, isValidUtf8 } from "./utf8.js";
 export { isValidWireCloseCode, parseClosePayload, serializeClosePayload, type ClosePayload } from "./close.js";
 export { encodeFrame, encodeFrameBuffer, frameHeaderLength, writeFrameHeader, type EncodeOptions } from "./frame.js";
-export { FrameParser, ParserState, type FrameSink, type FrameParserOptions } from "./frame-parser.js";
+export { FrameParser, ParserState } from "./frame-parser.js";
+export type { FrameSink, FrameParserOptions } from "./frame-sink.js";
 export {
   computeAccept,
   generateKey,
-  isToken,
-  splitList,
   validateUpgradeRequest,
   buildUpgradeResponse,
-  buildErrorResponse,
   buildUpgradeRequest,
-  parseResponseHead,
-  parseRequestHead,
   encodeUpgradeResponse,
   validateUpgradeResponse,
-  type HeaderMap,
   type UpgradeRequestInfo,
   type ValidatedUpgrade,
-  type ResponseHead,
-  type RequestHead,
   type ValidatedResponse,
 } from "./handshake.js";
-export { Connection, type ConnectionHandler, type ConnectionOptions, type MessageInflater } from "./connection.js";
+export {
+  isToken,
+  splitList,
+  buildErrorResponse,
+  parseResponseHead,
+  parseRequestHead,
+  type HeaderMap,
+  type ResponseHead,
+  type RequestHead,
+} from "./http-head.js";
+export { Connection } from "./connection.js";
+export type { ConnectionHandler, ConnectionOptions, MessageInflater } from "./connection-handler.js";
 export { PROTOCOL_DEFAULTS, type ProtocolOptions } from "./options.js";
 export * from "./extensions/index.js";

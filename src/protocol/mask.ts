@@ -61,18 +61,8 @@ export const applyMaskToWords: MaskTo = (src, mask, maskOffset, dst, dstOffset, 
   const k2 = first >>> 16;
   const k3 = first >>> 24;
   if (length < WORDS_THRESHOLD) {
-    // Short payloads (most chat-sized messages): the octet loop, inline.
-    const end = length & ~3;
-    let i = 0;
-    for (; i < end; i += 4) {
-      dst[dstOffset + i] = src[i]! ^ k0;
-      dst[dstOffset + i + 1] = src[i + 1]! ^ k1;
-      dst[dstOffset + i + 2] = src[i + 2]! ^ k2;
-      dst[dstOffset + i + 3] = src[i + 3]! ^ k3;
-    }
-    if (i < length) dst[dstOffset + i] = src[i]! ^ k0;
-    if (i + 1 < length) dst[dstOffset + i + 1] = src[i + 1]! ^ k1;
-    if (i + 2 < length) dst[dstOffset + i + 2] = src[i + 2]! ^ k2;
+    // Short payloads (most chat-sized messages): the octet loop.
+    maskBytes(src, 0, dst, dstOffset, length, k0, k1, k2, k3);
     return;
   }
   let from = src;
@@ -114,8 +104,12 @@ export const applyMaskToWords: MaskTo = (src, mask, maskOffset, dst, dstOffset, 
   maskBytes(from, fromOffset + done, dst, dstOffset + done, length - done, h0, h1, h2, h3);
 };
 
-/** Octet loop, 4 per iteration: `dst[d + i] = src[s + i] ^ key[i mod 4]` for i in [0, n), key octet j the low octet of kj. */
-function maskBytes(
+/**
+ * The octet loop, 4 per iteration: `dst[d + i] = src[s + i] ^ key[i mod 4]` for i in [0, n), key octet j the low
+ * octet of kj (source and destination may be the same memory). The one copy of it: the word path's head and tail,
+ * short payloads, and the parser's in-place unmasking of small frames (frame-parser.ts) use it.
+ */
+export function maskBytes(
   src: Uint8Array,
   s: number,
   dst: Uint8Array,

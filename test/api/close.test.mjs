@@ -152,11 +152,14 @@ describe("WHATWG WebSockets §close(code, reason)", () => {
     assert.deepEqual(await withTimeout(lastServerClose(), 4000, "server close"), { code: 4000, reason: "bye", wasClean: true });
   });
 
-  it("server-side close(): a reserved code or a long reason throws RangeError (wire rule, test/api/server-close-codes), second close is a no-op", async () => {
+  it("server-side close() takes every code RFC 6455 §7.4 allows on the wire, throws RangeError for the others; second close is a no-op", async () => {
     const ws = await openClient(srv.url + "/echo");
     const sws = srv.connections.at(-1);
-    assert.throws(() => sws.close(1005), RangeError);
+    for (const bad of [999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 1000.5, "1000"]) {
+      assert.throws(() => sws.close(bad), RangeError, `code ${bad}`);
+    }
     assert.throws(() => sws.close(1000, "x".repeat(124)), RangeError);
+    assert.equal(sws.readyState, WebSocket.OPEN, "a refused close() changes nothing");
     const c = closed(ws);
     sws.close(4100, "server says bye");
     assert.equal(sws.readyState, WebSocket.CLOSING);

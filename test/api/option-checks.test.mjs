@@ -76,7 +76,7 @@ describe("option checks at construction", () => {
     throwsNaming(() => new Hub(null, { heartbeatIntervall: 5 }), TypeError, "heartbeatIntervall");
     const hub = new Hub(null, { heartbeatInterval: 0 });
     throwsNaming(() => hub.close({ code: 1005 }), RangeError, "1005", "3000-4999");
-    throwsNaming(() => hub.close({ code: "1000" }), TypeError, "close code");
+    throwsNaming(() => hub.close({ code: "1000" }), RangeError, "close code");
     throwsNaming(() => hub.close({ timeout: -1 }), RangeError, "timeout");
     throwsNaming(() => hub.close({ reason: 5 }), TypeError, "reason");
     await hub.close();

@@ -6,13 +6,8 @@ import assert from "node:assert/strict";
 import { deflateRawSync, constants as zc } from "node:zlib";
 import WS from "ws";
 import { WebSocketServer } from "../../dist/index.js";
-import {
-  PerMessageDeflate,
-  SYNC_DEFLATE_MAX,
-  SYNC_INFLATE_MAX_INPUT,
-  SYNC_INFLATE_MAX_OUTPUT,
-  resolveCodecOptions,
-} from "../../dist/node/deflate.js";
+import { PerMessageDeflate, SYNC_DEFLATE_MAX, SYNC_INFLATE_MAX_INPUT, SYNC_INFLATE_MAX_OUTPUT } from "../../dist/node/deflate.js";
+import { resolveCodecOptions } from "../../dist/node/deflate-options.js";
 import { pooledStreamCount, clearZlibPools } from "../../dist/node/deflate-pool.js";
 import { text, listening, collectWs, opened, withTimeout } from "./helpers.mjs";
 

@@ -353,44 +353,64 @@ describe("Hub options", () => {
 });
 
 describe("Hub adapter seam", () => {
-  it("broadcast, publish and send(id) go through the adapter with the framed-once message", async () => {
+  it("local delivery first, then the clustered adapter forwards broadcast and publish with the framed-once message", async () => {
     const calls = [];
     class RecordingAdapter extends InProcessAdapter {
+      clustered = true;
+      connectionOpened(id) { calls.push(["opened", id]); }
+      roomJoined(id, room) { calls.push(["joined", id, room]); }
+      connectionClosed(id, rooms) { calls.push(["closed", id, rooms]); }
       broadcast(message, except) {
         calls.push(["broadcast", Buffer.from(message.payload).toString(), except && [...except]]);
-        return super.broadcast(message, except);
       }
       publish(room, message, except) {
         calls.push(["publish", room, Buffer.from(message.payload).toString(), except && [...except]]);
-        return super.publish(room, message, except);
       }
-      sendTo(id, message) {
+      async sendTo(id, message) {
         calls.push(["sendTo", id, message.binary]);
-        return super.sendTo(id, message);
+        return "sent";
       }
-      close() {
+      async close() {
         calls.push(["close"]);
       }
     }
     const t = await setup({ adapter: new RecordingAdapter() });
     const [a] = await t.clients(1);
+    const id = a.server.id;
     assert.equal(t.hub.broadcast("b", { except: "x" }), 1);
     t.hub.join(a.server, "r");
     assert.equal(t.hub.publish("r", "p"), 1);
-    assert.equal(t.hub.send(a.server.id, new Uint8Array(2)), "sent");
+    assert.equal(t.hub.send(id, new Uint8Array(2)), "sent", "a local id is written at once, not forwarded");
+    assert.equal(t.hub.send("elsewhere", new Uint8Array(2)), "remote");
+    assert.equal(await t.hub.sendAsync("elsewhere", "x"), "sent", "sendAsync resolves with the adapter's answer");
     assert.equal(await a.inbox.next(), "b");
     assert.equal(await a.inbox.next(), "p");
     await t.stop();
     assert.deepEqual(calls, [
+      ["opened", id],
       ["broadcast", "b", ["x"]],
+      ["joined", id, "r"],
       ["publish", "r", "p", null],
-      ["sendTo", a.server.id, true],
+      ["sendTo", "elsewhere", true],
+      ["sendTo", "elsewhere", false],
+      ["closed", id, ["r"]],
       ["close"],
     ]);
     const m = OutgoingMessage.from("é");
     assert.equal(m.binary, false);
     assert.deepEqual(Buffer.from(m.frame), Buffer.from([0x81, 2, 0xc3, 0xa9]));
     assert.equal(m.frameLength, 4);
+  });
+
+  it("the in-process adapter forwards nothing: send() to an unknown id is 'unknown', never 'remote'", async () => {
+    const t = await setup();
+    try {
+      assert.equal(t.hub.adapter.clustered, false);
+      assert.equal(t.hub.send("nobody", "x"), "unknown");
+      assert.equal(await t.hub.sendAsync("nobody", "x"), "unknown");
+    } finally {
+      await t.stop();
+    }
   });
 });
 
