@@ -5,6 +5,7 @@
  * then the event handlers are kept in fields and called directly (fire()).
  */
 import type { WebSocketBase } from "./websocket-base.js";
+import type { CloseEvent, WebSocketErrorEvent } from "./events.js";
 import {
   EventTargetBase,
   createEventTargetState,
@@ -16,7 +17,10 @@ import {
 } from "./node-events.js";
 
 /** An event handler IDL attribute value ([LegacyTreatNonObjectAsNull] EventHandler). */
-export type EventHandlerValue = ((this: WebSocketBase, ev: any) => any) | object | null;
+export type EventHandlerValue = ((this: WebSocketBase, ev: Event) => unknown) | object | null;
+
+/** The value of an event handler attribute (onopen, onmessage, onerror, onclose): a function of its event, or null. */
+export type WebSocketEventHandler<E extends Event> = ((this: WebSocketBase, ev: E) => unknown) | null;
 
 /** The handler state few connections need, kept by the subclass with its other rarely used state. */
 export interface HandlerSlots {
@@ -56,31 +60,31 @@ export abstract class WebSocketEventTarget extends EventTargetBase {
 
   // ---- event handler IDL attributes (HTML §8.1.8.1) ----
 
-  get onopen(): EventHandlerValue {
+  get onopen(): WebSocketEventHandler<Event> {
     const slots = this.handlerSlots(false);
-    return slots !== null ? slots.onopen : null;
+    return (slots !== null ? slots.onopen : null) as WebSocketEventHandler<Event>;
   }
-  set onopen(v: EventHandlerValue) {
+  set onopen(v: WebSocketEventHandler<Event>) {
     const value = this.#setHandler(Handler.Open, v);
     const slots = this.handlerSlots(value !== null);
     if (slots !== null) slots.onopen = value;
   }
-  get onmessage(): EventHandlerValue {
-    return this.#onmessage;
+  get onmessage(): WebSocketEventHandler<MessageEvent> {
+    return this.#onmessage as WebSocketEventHandler<MessageEvent>;
   }
-  set onmessage(v: EventHandlerValue) {
+  set onmessage(v: WebSocketEventHandler<MessageEvent>) {
     this.#onmessage = this.#setHandler(Handler.Message, v);
   }
-  get onerror(): EventHandlerValue {
-    return this.#onerror;
+  get onerror(): WebSocketEventHandler<WebSocketErrorEvent> {
+    return this.#onerror as WebSocketEventHandler<WebSocketErrorEvent>;
   }
-  set onerror(v: EventHandlerValue) {
+  set onerror(v: WebSocketEventHandler<WebSocketErrorEvent>) {
     this.#onerror = this.#setHandler(Handler.Error, v);
   }
-  get onclose(): EventHandlerValue {
-    return this.#onclose;
+  get onclose(): WebSocketEventHandler<CloseEvent> {
+    return this.#onclose as WebSocketEventHandler<CloseEvent>;
   }
-  set onclose(v: EventHandlerValue) {
+  set onclose(v: WebSocketEventHandler<CloseEvent>) {
     this.#onclose = this.#setHandler(Handler.Close, v);
   }
 

@@ -7,7 +7,8 @@ import type { UpgradeRequest } from "../node/upgrade-listener.js";
 import { MAX_CLOSE_REASON_BYTES, ReadyState } from "../protocol/constants.js";
 import type { HubConnection } from "../hub/connection.js";
 import type { OutgoingMessage } from "../hub/message.js";
-import { WebSocketBase, defineReadyStateConstants } from "./websocket-base.js";
+import { WebSocketBase } from "./websocket-base.js";
+import { defineReadyStateConstants } from "./webidl.js";
 import { checkCloseReason, checkWireCloseCode } from "../protocol/close.js";
 
 /**

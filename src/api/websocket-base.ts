@@ -8,7 +8,7 @@ import { ReadyState } from "../protocol/constants.js";
 import { MERGE_THRESHOLD } from "../protocol/frame.js";
 import type { SocketTransport, TransportListener } from "../node/socket-transport.js";
 import { CloseEvent, PingPongEvent, createErrorEvent } from "./events.js";
-import { WebSocketEventTarget, type EventHandlerValue, type HandlerSlots } from "./event-target.js";
+import { WebSocketEventTarget, type EventHandlerValue, type HandlerSlots, type WebSocketEventHandler } from "./event-target.js";
 import { createMessageEvent } from "./node-events.js";
 import { SendQueue, type PendingClose, type SendQueueHost } from "./send-queue.js";
 import {
@@ -24,9 +24,9 @@ import {
   type SendData,
 } from "./webidl.js";
 
-export { defineReadyStateConstants, type BinaryType, type SendData };
+export { type BinaryType, type SendData };
 
-export type { EventHandlerValue };
+export type { EventHandlerValue, WebSocketEventHandler };
 
 /**
  * What few connections ever need (a send after the closing handshake started, queued Blobs, a failure, listener

@@ -8,7 +8,8 @@ import { buildClientOffer, validateServerAnswer, type DeflateParams } from "../p
 import { PerMessageDeflate } from "../node/deflate.js";
 import { resolveClientDeflate, type PerMessageDeflateOptions } from "../node/deflate-options.js";
 import { checkClientOptions } from "./option-checks.js";
-import { WebSocketBase, defineReadyStateConstants, type BinaryType } from "./websocket-base.js";
+import { WebSocketBase, type BinaryType } from "./websocket-base.js";
+import { defineReadyStateConstants } from "./webidl.js";
 
 export interface WebSocketOptions {
   /**

@@ -6,7 +6,8 @@
  * (connection-handler.ts); messages spanning several frames are assembled in message-assembly.ts.
  */
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from "./constants.js";
-import { ProtocolError } from "./errors.js";
+import { ProtocolError, internalError } from "./errors.js";
+import { checkTextPart, completeTextFrame } from "./text-parts.js";
 import { applyMaskTo } from "./mask.js";
 import { encodeFrame, encodeTextInto, frameHeaderLength, maskKeyPool, nextMaskKey, writeFrameHeader } from "./frame.js";
 import { FrameParser } from "./frame-parser.js";
@@ -63,8 +64,6 @@ export class Connection implements FrameSink {
   /** Message assembly and inflation state (see InputState): null until a fragmented or compressed message. */
   private input: InputState | null = null;
   private readonly decodeText: boolean;
-  /** Bytes of the text frame being received that onTextPart already validated (0: none). */
-  private textValidated = 0;
 
   /** Who started the closing handshake: "local", "remote", or null while open. */
   get closeInitiator(): "local" | "remote" | null {
@@ -225,26 +224,19 @@ export class Connection implements FrameSink {
     else this.handler.onMessage(data, !isText);
   }
 
-  /**
-   * FrameSink: part of a text frame arrived (its frame spans reads). RFC 6455 §8.1: an endpoint that finds that a
-   * byte stream is not valid UTF-8 MUST _Fail the WebSocket Connection_: checked as the bytes arrive, so an invalid
-   * sequence fails at once with 1007, not when the frame is complete. Small messages (one read) never come here.
-   */
+  /** FrameSink: part of a text frame arrived (its frame spans reads): validated at once (text-parts.ts). */
   onTextPart(payload: Buffer, start: number, end: number): void {
-    if (this.closeReceived) return;
-    if (!this.inputState().utf8.push(payload.subarray(start, end))) {
-      throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
-    }
-    this.textValidated = end;
+    if (!this.closeReceived) checkTextPart(this.inputState(), payload, start, end);
   }
 
   private dataFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
     const isText = messageOpcode === Opcode.Text;
-    if (isText && this.textValidated !== 0) {
-      this.partlyValidated(fin, payload);
+    const input = this.input;
+    if (isText && input !== null && input.textValidated !== 0) {
+      const message = completeTextFrame(input, payload, fin);
+      if (message !== null) this.deliver(message, true);
       return;
     }
-    const input = this.input;
     if (fin && (input === null || input.fragmentsLength === 0)) {
       // Single-frame message (the common case): no copy.
       if (isText) {
@@ -264,22 +256,6 @@ export class Connection implements FrameSink {
     appendFragment(st, payload);
     if (!fin) return;
     this.deliver(takeMessage(st), isText);
-  }
-
-  /** A text frame whose first `textValidated` bytes were validated as they arrived: validate the rest, go on. */
-  private partlyValidated(fin: boolean, payload: Buffer): void {
-    const rest = payload.subarray(this.textValidated);
-    this.textValidated = 0;
-    const st = this.inputState();
-    if (!(fin ? st.utf8.end(rest) : st.utf8.push(rest))) {
-      throw new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
-    }
-    if (fin && st.fragmentsLength === 0) {
-      this.deliver(payload, true);
-      return;
-    }
-    appendFragment(st, payload);
-    if (fin) this.deliver(takeMessage(st), true);
   }
 
   private inflateFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
@@ -395,8 +371,7 @@ export class Connection implements FrameSink {
   }
 
   private handleError(err: unknown): void {
-    // An unexpected error (a bug, or a handler that threw) fails this connection alone with 1011 (RFC 6455 §7.4.1:
-    // "a condition that prevented it from fulfilling the request"); the cause is kept on the error.
+    // An unexpected error (a bug, or a handler that threw) fails this connection alone with 1011 (internalError).
     this.fail(err instanceof ProtocolError ? err : internalError(err));
   }
 
@@ -520,10 +495,4 @@ export class Connection implements FrameSink {
 /** RFC 6455 §8.1: a text message that is not valid UTF-8 fails the connection with 1007. */
 function invalidUtf8(): ProtocolError {
   return new ProtocolError("text message is not valid UTF-8", CloseCode.InvalidPayload, "WS_ERR_INVALID_UTF8");
-}
-
-function internalError(cause: unknown): ProtocolError {
-  const e = new ProtocolError("internal error", CloseCode.InternalError, "WS_ERR_INTERNAL");
-  Object.defineProperty(e, "cause", { value: cause, writable: true, configurable: true });
-  return e;
 }

@@ -38,3 +38,14 @@ export class HandshakeError extends Error {
     this.headers = headers;
   }
 }
+
+/**
+ * An unexpected error on one connection (a bug, or application code that threw inside the core's call): that
+ * connection fails with 1011 (RFC 6455 §7.4.1: "a condition that prevented it from fulfilling the request"); the
+ * cause is kept as `cause`.
+ */
+export function internalError(cause: unknown): ProtocolError {
+  const e = new ProtocolError("internal error", 1011, "WS_ERR_INTERNAL");
+  Object.defineProperty(e, "cause", { value: cause, writable: true, configurable: true });
+  return e;
+}

@@ -36,7 +36,9 @@ describe("a refused client gets the status, the headers and the start of the bod
   it("a 10 KiB body is cut at 4 KiB; a body without Content-Length ends with the connection", async () => {
     for (const withLength of [true, false]) {
       const body = "b".repeat(10 * 1024);
+      const sockets = new Set();
       const server = createTcpServer((s) => {
+        sockets.add(s);
         s.on("error", () => {});
         s.once("data", () => {
           s.write(`HTTP/1.1 403 Forbidden\r\nX-Why: no\r\n${withLength ? `Content-Length: ${body.length}\r\n` : "Connection: close\r\n"}\r\n`);
@@ -51,7 +53,8 @@ describe("a refused client gets the status, the headers and the start of the bod
         assert.equal(err.headers["x-why"], "no");
         assert.equal(err.body.toString(), withLength ? body.slice(0, 4096) : "short body");
       } finally {
-        await new Promise((r) => server.close(r));
+        for (const s of sockets) s.destroy();
+        await withTimeout(new Promise((r) => server.close(r)), 5000, "raw server close");
       }
     }
   });
@@ -63,8 +66,9 @@ describe("an upgrade no attached server handles", () => {
     const a = new WebSocketServer({ server: http, path: "/a", handshakeTimeout: 2000 });
     const b = new WebSocketServer({ server: http, path: "/b", handshakeTimeout: 2000 });
     await new Promise((r) => http.listen(0, "127.0.0.1", r));
+    let socket;
     try {
-      const socket = connect(http.address().port, "127.0.0.1");
+      socket = connect(http.address().port, "127.0.0.1");
       socket.on("error", () => {});
       let answer = "";
       socket.on("data", (c) => (answer += c.toString("latin1")));
@@ -76,9 +80,11 @@ describe("an upgrade no attached server handles", () => {
       await withTimeout(new Promise((r, j) => ((ws.onopen = r), (ws.onerror = j))), 5000, "open /b");
       ws.close();
     } finally {
+      socket?.destroy();
       await a.close();
       await b.close();
-      await new Promise((r) => http.close(r));
+      http.closeAllConnections();
+      await withTimeout(new Promise((r) => http.close(r)), 5000, "http close");
     }
   });
 });
