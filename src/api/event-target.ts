@@ -162,7 +162,7 @@ export abstract class WebSocketEventTarget extends EventTargetBase {
   }
 
   /**
-   * Dispatches an event this object fires itself. With listener state this is dispatchEvent(). Without it the
+   * @internal Dispatches an event this object fires itself. With listener state this is dispatchEvent(). Without it the
    * only possible receiver is the event handler `handler`, called as Node's EventTarget would call its
    * listener: target and currentTarget set, this = the WebSocket, false cancels, a throw is reported (not
    * propagated) on the next tick.
@@ -175,7 +175,7 @@ export abstract class WebSocketEventTarget extends EventTargetBase {
     fireWithoutListeners(this, ev, handler);
   }
 
-  /** Whether an event of this type, fired now, could reach anything (false: it need not be created). */
+  /** @internal Whether an event of this type, fired now, could reach anything (false: it need not be created). */
   protected wants(handler: EventHandlerValue): boolean {
     return this.#listening || handler !== null;
   }

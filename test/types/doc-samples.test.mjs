@@ -127,7 +127,7 @@ export {};
     const typed = join(dir, "consumer-typed.ts");
     writeFileSync(typed, `import { WebSocket } from "wshub";\nconst c = new WebSocket("ws://127.0.0.1:1/");\nc.onclose = (ev) => { const s: string = ev.code; void s; };\nc.onmessage = (ev) => { const n: number = ev.origin; void n; };\nimport { WebSocketServer } from "wshub";\nnew WebSocketServer({ noServer: true }).on("connection", (ws, req) => { const n: number = ws.id; const m: number = req.url; void n; void m; });\nexport {};\n`);
     assert.equal(compile(dir, [typed]).filter((p) => /not assignable/.test(p)).length, 4, "onclose/onmessage events and the connection event are typed");
-    const internals = ["_transport", "closeInternal()", "open(null as never, '', '')", "track(new Set())", "onMessage(Buffer.alloc(0), true)", "onClosed(1000, '', true)", "transport"];
+    const internals = ["_transport", "closeInternal()", "open(null as never, '', '')", "track(new Set())", "onMessage(Buffer.alloc(0), true)", "onClosed(1000, '', true)", "transport", "fire(new Event('x'), null)", "reportError(1)"];
     for (const member of internals) {
       const bad = join(dir, `consumer-bad-${internals.indexOf(member)}.ts`);
       writeFileSync(bad, `import type { ServerWebSocket } from "wshub";\ndeclare const ws: ServerWebSocket;\nvoid ws.${member};\nexport {};\n`);
