@@ -17,6 +17,7 @@
     myNick: $("my-nick"),
     myId: $("my-id"),
     lastClose: $("last-close"),
+    server: $("server"),
     reconnect: $("reconnect"),
     reconnectText: $("reconnect-text"),
     reconnectNow: $("reconnect-now"),
@@ -82,12 +83,24 @@
     return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   }
 
+  // The chat server: `?server=ws://HOST:PORT/chat` names another one (a Python server, say); without it, our
+  // own origin, at the path the server writes into this meta tag (`wshub serve --mode chat --path ...`).
+  const serverParam = new URLSearchParams(window.location.search).get("server");
+
   function chatUrl() {
-    // The server writes its endpoint's path into this meta tag (`wshub serve --mode chat --path ...`).
-    const meta = document.querySelector('meta[name="wshub-chat-path"]');
-    const u = new URL((meta && meta.getAttribute("content")) || "/chat", window.location.href);
-    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    let u;
+    if (serverParam !== null) {
+      u = new URL(serverParam, window.location.href); // throws on a bad address: connect() logs it
+      if (u.protocol === "http:" || u.protocol === "https:") u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+      if (u.protocol !== "ws:" && u.protocol !== "wss:") throw new SyntaxError("?server= must be a ws: or wss: URL, not " + JSON.stringify(serverParam));
+    } else {
+      const meta = document.querySelector('meta[name="wshub-chat-path"]');
+      u = new URL((meta && meta.getAttribute("content")) || "/chat", window.location.href);
+      u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    }
     if (myNick) u.searchParams.set("nick", myNick);
+    el.server.textContent = u.host + u.pathname;
+    el.server.title = u.origin + u.pathname;
     return u.href;
   }
 

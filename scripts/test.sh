@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of wshub. On a fresh machine it first installs what the tests need:
-# Debian packages (python3-websockets, chromium, openssl) and npm packages (npm ci).
+# Debian packages (python3-websockets, chromium, openssl, redis-server) and npm packages (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +8,8 @@ need=()
 /usr/bin/python3 -c "import websockets" 2>/dev/null || need+=(python3-websockets)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The cluster tests start their own redis-server (a free loopback port, a temp dir); nothing runs as a service.
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing Debian packages: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -15,10 +17,13 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Build once: `npm ci` builds through the package's prepare script; otherwise build here. The build is incremental
+# (tsconfig.json, dist/.tsbuildinfo), so the one in `npm start` (tested by test/cli/npm-start.test.mjs) is quick.
 if [ ! -d node_modules ] || [ -n "${CI:-}" ]; then
   npm ci --no-audit --no-fund
+else
+  npm run build
 fi
-npm run build
 
 files=$(find test -name '*.test.mjs' | sort)
 if [ -n "${1:-}" ]; then files=$(echo "$files" | grep -E "$1"); fi

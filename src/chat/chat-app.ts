@@ -67,8 +67,12 @@ export async function startChatApp(options: ChatAppOptions = {}): Promise<ChatAp
     const q = req.url?.indexOf("?") ?? -1;
     const pathname = q === -1 ? req.url ?? "/" : req.url!.slice(0, q);
     if (pathname === "/healthz") {
-      const body = JSON.stringify({ status: "ok", connections: hub.size }) + "\n";
-      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
+      // Cut off from the cluster (Redis down): this node still serves its own clients, but says so.
+      const stats = hub.stats();
+      const degraded = stats.clusterConnected === 0;
+      const body =
+        JSON.stringify({ status: degraded ? "degraded" : "ok", connections: hub.size, node: hub.nodeId, cluster: hub.adapter.clustered ? { connected: !degraded, outages: stats.clusterOutages, notCrossed: stats.clusterNotCrossed } : undefined }) + "\n";
+      res.writeHead(degraded ? 503 : 200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
       res.end(req.method === "HEAD" ? undefined : body);
       return;
     }

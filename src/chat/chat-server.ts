@@ -24,6 +24,8 @@ export interface ChatUser {
   nick: string;
   /** The rooms this connection is in, mirrored from the hub so that leaving can be announced after close. */
   rooms: Set<string>;
+  /** In a cluster: this connection's messages are handled one after the other (some wait on other nodes). */
+  queue?: Promise<void>;
 }
 
 export type ChatConnection = ServerWebSocket<ChatUser>;
@@ -88,6 +90,10 @@ export class ChatServer {
   readonly #hub: Hub<ChatConnection>;
   readonly #source: ChatConnectionSource;
   readonly #now: () => number;
+  /** The hub reaches other nodes: who is online and room sizes are asked of the cluster. */
+  readonly #clustered: boolean;
+  /** Users on other nodes as last seen by a cluster query (the welcome lists them at once; a `who` follows). */
+  #remote: UserInfo[] = [];
   readonly #onConnection = (ws: ChatConnection) => this.#accept(ws);
 
   constructor(source: ChatConnectionSource, hub: Hub<ChatConnection>, options: ChatServerOptions = {}) {
@@ -95,6 +101,7 @@ export class ChatServer {
     this.#hub = hub;
     this.#source = source;
     this.#now = options.now ?? Date.now;
+    this.#clustered = hub.adapter.clustered;
     source.on("connection", this.#onConnection);
   }
 
@@ -103,11 +110,38 @@ export class ChatServer {
     this.#source.off("connection", this.#onConnection);
   }
 
-  /** Everyone online, in order of arrival. */
+  /** Everyone online on this node, in order of arrival, then (in a cluster) those of other nodes last seen. */
   online(): UserInfo[] {
     const list: UserInfo[] = [];
     for (const ws of this.#hub) if (ws.readyState === 1 && ws.data?.nick) list.push({ id: ws.id, nick: ws.data.nick });
+    for (const u of this.#remote) if (!this.#hub.has(u.id)) list.push(u);
     return list;
+  }
+
+  /** Everyone online on every node (the cluster's presence: each connection's meta holds its nick). */
+  async onlineEverywhere(): Promise<UserInfo[]> {
+    if (!this.#clustered) return this.online();
+    const remote: UserInfo[] = [];
+    for (const c of await this.#hub.cluster.connections()) {
+      if (c.node === this.#hub.nodeId || c.meta === null) continue;
+      try {
+        const nick = (JSON.parse(c.meta) as { nick?: unknown }).nick;
+        if (typeof nick === "string") remote.push({ id: c.id, nick });
+      } catch {
+        // Not a chat connection's meta: not listed.
+      }
+    }
+    this.#remote = remote;
+    return this.online();
+  }
+
+  /** Rooms with members on every node, by name, with their sizes over all nodes. */
+  async roomsEverywhere(): Promise<RoomInfo[]> {
+    if (!this.#clustered) return this.rooms();
+    const sizes = await this.#hub.cluster.rooms();
+    return Object.keys(sizes)
+      .sort()
+      .map((name) => ({ name, size: sizes[name]! }));
   }
 
   /** The rooms that have members (the hub frees empty ones), by name, with their sizes. */
@@ -121,6 +155,7 @@ export class ChatServer {
   #accept(ws: ChatConnection): void {
     if (ws.data === undefined || ws.data === null) ws.data = { nick: "", rooms: new Set() };
     if (ws.data.nick === "") ws.data.nick = `guest-${ws.id.slice(0, 4)}`;
+    this.#hub.setMeta(ws, JSON.stringify({ nick: ws.data.nick }));
     ws.addEventListener("message", (ev) => this.#onMessage(ws, (ev as MessageEvent).data));
     ws.addEventListener("close", () => this.#onClose(ws), { once: true });
     const ts = this.#now();
@@ -134,6 +169,8 @@ export class ChatServer {
       ts,
     });
     this.#hub.broadcast(encode({ type: "user-joined", id: ws.id, nick: ws.data.nick, ts }), { except: ws });
+    // In a cluster the welcome listed what this node knew; the cluster's answer follows as a `who`.
+    if (this.#clustered) this.#serially(ws, () => this.#who(ws));
   }
 
   #onMessage(ws: ChatConnection, data: unknown): void {
@@ -142,17 +179,28 @@ export class ChatServer {
     try {
       if (typeof data !== "string") throw new ChatError("binary-not-supported", "chat messages are JSON text; binary messages are not supported");
       msg = parseClientMessage(data, this.limits);
-      this.#handle(ws, msg);
+      if (this.#clustered) this.#serially(ws, () => this.#handleClustered(ws, msg));
+      else this.#handle(ws, msg);
     } catch (err) {
-      if (!(err instanceof ChatError)) {
-        // A bug here must not take the server down (a listener's exception would be uncaught): report it, go on.
-        process.emitWarning(`chat: message from ${ws.id} failed: ${(err as Error)?.stack ?? err}`, "ChatServerWarning");
-        return;
-      }
-      const reply: ServerMessage = { type: "error", code: err.code, reason: err.message, ts: this.#now() };
-      if (err.ref !== undefined) reply.ref = err.ref;
-      this.#sendTo(ws, reply);
+      this.#failed(ws, err);
     }
+  }
+
+  /** Runs `job` after this connection's earlier jobs (their replies keep their order), reporting its failure. */
+  #serially(ws: ChatConnection, job: () => Promise<void>): void {
+    const user = ws.data;
+    user.queue = (user.queue ?? Promise.resolve()).then(job).catch((err: unknown) => this.#failed(ws, err));
+  }
+
+  #failed(ws: ChatConnection, err: unknown): void {
+    if (!(err instanceof ChatError)) {
+      // A bug here must not take the server down (a listener's exception would be uncaught): report it, go on.
+      process.emitWarning(`chat: message from ${ws.id} failed: ${(err as Error)?.stack ?? err}`, "ChatServerWarning");
+      return;
+    }
+    const reply: ServerMessage = { type: "error", code: err.code, reason: err.message, ts: this.#now() };
+    if (err.ref !== undefined) reply.ref = err.ref;
+    this.#sendTo(ws, reply);
   }
 
   #handle(ws: ChatConnection, msg: ClientMessage): void {
@@ -181,6 +229,7 @@ export class ChatServer {
       case "nick": {
         const previous = user.nick;
         user.nick = msg.nick;
+        this.#hub.setMeta(ws, JSON.stringify({ nick: msg.nick }));
         this.#hub.broadcast(encode({ type: "nick", id: ws.id, nick: msg.nick, previous, ts }));
         return;
       }
@@ -214,11 +263,64 @@ export class ChatServer {
     }
   }
 
+  /** #handle() in a cluster: private messages, room sizes and `who` are asked of every node. */
+  async #handleClustered(ws: ChatConnection, msg: ClientMessage): Promise<void> {
+    if (ws.readyState !== 1) return;
+    const user = ws.data;
+    const ts = this.#now();
+    switch (msg.type) {
+      case "private": {
+        if (this.#hub.has(msg.to)) return this.#handle(ws, msg);
+        const data = encode({ type: "private", from: ws.id, nick: user.nick, to: msg.to, text: msg.text, ts });
+        const r = await this.#hub.cluster.send(msg.to, data);
+        if (r === "unknown" || r === "closed") throw new ChatError("unknown-user", `no one is online with the id ${msg.to}`, msg.type);
+        this.#hub.send(ws.id, data);
+        return;
+      }
+      case "join": {
+        if (user.rooms.has(msg.room) || user.rooms.size >= this.limits.maxRoomsPerConnection) return this.#handle(ws, msg);
+        this.#hub.join(ws, msg.room);
+        user.rooms.add(msg.room);
+        const size = await this.#hub.cluster.roomSize(msg.room);
+        this.#hub.publish(msg.room, encode({ type: "room-joined", room: msg.room, id: ws.id, nick: user.nick, size, ts }));
+        return this.#broadcastRoomsEverywhere(ts);
+      }
+      case "leave": {
+        if (!user.rooms.has(msg.room)) return this.#handle(ws, msg);
+        const size = (await this.#hub.cluster.roomSize(msg.room)) - 1;
+        this.#hub.publish(msg.room, encode({ type: "room-left", room: msg.room, id: ws.id, nick: user.nick, size, ts }));
+        this.#hub.leave(ws, msg.room);
+        user.rooms.delete(msg.room);
+        return this.#broadcastRoomsEverywhere(ts);
+      }
+      case "who":
+        return this.#who(ws);
+      default:
+        return this.#handle(ws, msg);
+    }
+  }
+
+  async #who(ws: ChatConnection): Promise<void> {
+    const [online, rooms] = await Promise.all([this.onlineEverywhere(), this.roomsEverywhere()]);
+    this.#sendTo(ws, { type: "who", online, rooms, ts: this.#now() });
+  }
+
+  async #broadcastRoomsEverywhere(ts: number): Promise<void> {
+    this.#hub.broadcast(encode({ type: "rooms", rooms: await this.roomsEverywhere(), ts }));
+  }
+
   #onClose(ws: ChatConnection): void {
     const ts = this.#now();
     const user = ws.data;
     // The hub has already taken the connection out of the pool and its rooms (its close listener runs first);
     // tell those rooms and everyone.
+    if (this.#clustered) {
+      this.#hub.broadcast(encode({ type: "user-left", id: ws.id, nick: user.nick, ts }));
+      const rooms = [...user.rooms];
+      user.rooms.clear();
+      if (rooms.length > 0) void this.#leftEverywhere(ws, user.nick, rooms, ts);
+      return;
+    }
     for (const room of user.rooms) {
       this.#hub.publish(room, encode({ type: "room-left", room, id: ws.id, nick: user.nick, size: this.#size(room), ts }));
     }
@@ -226,6 +328,19 @@ export class ChatServer {
     if (user.rooms.size > 0) {
       user.rooms.clear();
       this.#broadcastRooms(ts);
+    }
+  }
+
+  /** In a cluster: tells the rooms a closed connection was in, with their sizes over every node. */
+  async #leftEverywhere(ws: ChatConnection, nick: string, rooms: string[], ts: number): Promise<void> {
+    try {
+      for (const room of rooms) {
+        const size = await this.#hub.cluster.roomSize(room);
+        this.#hub.publish(room, encode({ type: "room-left", room, id: ws.id, nick, size, ts }));
+      }
+      await this.#broadcastRoomsEverywhere(ts);
+    } catch (err) {
+      process.emitWarning(`chat: announcing that ${ws.id} left failed: ${(err as Error)?.stack ?? err}`, "ChatServerWarning");
     }
   }
 

@@ -32,11 +32,14 @@ export function defaultPublicDir(): string {
 }
 
 /**
- * The page's security headers: everything from our own origin only (no CDN), WebSocket to our own host.
- * `connect-src 'self'` covers ws: and wss: to the same host in current browsers (CSP Level 3).
+ * The page's security headers: scripts, styles and images from our own origin only (no CDN). `connect-src`
+ * allows WebSocket connections to any host (`ws:` `wss:`), because the page may be pointed at another chat
+ * server with `?server=ws://HOST:PORT/chat` (examples/python/chat_server.py); the page shows the server it
+ * talks to, and that server decides by the Origin header whether to take the page. Plain fetch/XHR stays
+ * same-origin (`'self'`).
  */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
   "Cache-Control": "no-cache",

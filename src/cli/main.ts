@@ -35,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A worker of `serve --workers` keeps an IPC channel to its primary, which would keep it alive: let it go.
+    if (process.connected) process.disconnect();
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
@@ -44,5 +46,6 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`wshub: ${(err as Error)?.stack ?? err}\n`);
       process.exitCode = 1;
     }
+    if (process.connected) process.disconnect();
   },
 );

@@ -4,7 +4,8 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "../api/server.js";
 import type { ServerWebSocket } from "../api/server-websocket.js";
-import { Hub } from "../hub/index.js";
+import { Hub, type Adapter } from "../hub/index.js";
+import { runWorkers } from "./workers.js";
 import { startChatApp, listen, type ChatApp } from "../chat/chat-app.js";
 import { parseArgs, parsePort, parsePositiveInt, UsageError } from "./args.js";
 
@@ -24,6 +25,10 @@ Options:
   --max-payload BYTES   largest message accepted (default 16777216; 65536 in chat mode)
   --deflate             accept permessage-deflate compression (RFC 7692) when clients offer it (the default)
   --no-deflate          never compress
+  --redis URL           join a cluster over Redis (redis://HOST:PORT): in broadcast mode every message from any
+                        client of any node goes to every client of every node; in chat mode one chat spans the
+                        nodes (env WSHUB_REDIS_URL). Without it: one process, no Redis.
+  --workers N           run N processes on this host behind the one port, as one cluster (needs --redis)
   -h, --help            show this help
 
 Examples:
@@ -41,6 +46,8 @@ const SPEC = {
   "max-payload": { type: "string" },
   deflate: { type: "boolean" },
   "no-deflate": { type: "boolean" },
+  redis: { type: "string" },
+  workers: { type: "string" },
   help: { type: "boolean" },
 } as const;
 
@@ -56,6 +63,10 @@ interface ServeConfig {
   maxPayload: number | undefined;
   /** permessage-deflate on (the default) or off. */
   deflate: boolean;
+  /** Redis URL of the cluster to join (--redis or WSHUB_REDIS_URL); undefined: one process, in memory. */
+  redis: string | undefined;
+  /** Processes to run behind the port (--workers); 1 without the flag. */
+  workers: number;
 }
 
 /** Reads and checks the flags (and WSHUB_HOST / WSHUB_PORT); every problem is a UsageError. */
@@ -80,7 +91,14 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (certFile !== undefined && keyFile !== undefined) tls = { cert: readPem(certFile, "--tls-cert"), key: readPem(keyFile, "--tls-key") };
   if (flags["deflate"] && flags["no-deflate"]) throw new UsageError("--deflate and --no-deflate contradict each other");
   const deflate = flags["no-deflate"] !== true;
-  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate };
+  const redis = (flags["redis"] as string | undefined) ?? (env["WSHUB_REDIS_URL"] || undefined);
+  if (redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redis)) {
+    throw new UsageError(`${flags["redis"] !== undefined ? "--redis" : "WSHUB_REDIS_URL"} must be a redis:// or rediss:// URL, got ${JSON.stringify(redis)}`);
+  }
+  const workers = flags["workers"] !== undefined ? parsePositiveInt(flags["workers"] as string, "--workers") : 1;
+  if (workers > 1 && redis === undefined) throw new UsageError("--workers needs --redis (the processes share their hub over Redis)");
+  if (workers > 256) throw new UsageError(`--workers must be at most 256, got ${workers}`);
+  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate, redis, workers };
 }
 
 function readPem(file: string, flag: string): Buffer {
@@ -107,16 +125,22 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
     out.write(SERVE_HELP);
     return 0;
   }
+  if (config.workers > 1) return runWorkers(config.workers, config.port, out);
   const { mode, host, port, path, tls, maxPayload, deflate } = config;
+  // --redis: the hub's adapter; it starts even while Redis is unreachable, and joins the cluster when Redis comes.
+  // The Redis client is loaded only then: a single process never needs it.
+  const adapter: Adapter | undefined = config.redis !== undefined ? new (await import("../cluster/index.js")).RedisAdapter({ url: config.redis }) : undefined;
+  const hubOptions = adapter !== undefined ? { adapter } : {};
   let stop: () => Promise<void>;
 
   if (mode === "chat") {
     let app: ChatApp;
     try {
-      app = await startChatApp({ host, port, ...(path !== undefined ? { path } : {}), ...(tls ? { tls } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate });
+      app = await startChatApp({ host, port, hub: hubOptions, ...(path !== undefined ? { path } : {}), ...(tls ? { tls } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate });
     } catch (err) {
       throw listenError(err as NodeJS.ErrnoException, host, port);
     }
+    if (adapter !== undefined) reportCluster(app.hub, out);
     out.write(`wshub chat server listening on ${app.url} (WebSocket endpoint ${app.wsUrl})\n`);
     stop = () => app.close({ code: 1001, reason: "server shutting down", timeout: 2000 });
   } else {
@@ -144,8 +168,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
     }
     let hub: Hub<ServerWebSocket> | undefined;
     if (mode === "broadcast") {
-      // Every message from any client goes to all connected clients, the sender included, framed once.
-      const h = new Hub(wss);
+      // Every message from any client goes to all connected clients (of every node), the sender included, framed once.
+      const h = new Hub(wss, hubOptions);
       hub = h;
       h.on("message", (_ws, data, isBinary) => {
         h.broadcast(data as string | Buffer, { binary: isBinary });
@@ -154,9 +178,12 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
       wss.on("connection", (ws) => {
         ws.onmessage = (ev: MessageEvent) => ws.send(ev.data);
       });
+      // In a cluster an echo node still registers its connections, so the cluster's queries see them.
+      if (adapter !== undefined) hub = new Hub(wss, hubOptions);
     }
     const a = (httpsServer ?? wss).address() as AddressInfo;
     const h = a.family === "IPv6" ? `[${a.address}]` : a.address;
+    if (hub !== undefined && adapter !== undefined) reportCluster(hub, out);
     out.write(`wshub ${mode} server listening on ${tls ? "wss" : "ws"}://${h}:${a.port}${path ?? "/"}\n`);
     stop = async () => {
       if (hub !== undefined) await hub.close({ code: 1001, timeout: 2000 });
@@ -181,4 +208,15 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
     process.on("SIGTERM", onSignal);
   });
   return 0;
+}
+
+/** Cluster state changes and adapter faults go to stderr, one line each; the node keeps serving its own clients. */
+function reportCluster(hub: Hub<any>, out: NodeJS.WritableStream): void {
+  out.write(`wshub node ${hub.nodeId} joining the cluster over Redis\n`);
+  hub.on("clusterState", (connected) => {
+    process.stderr.write(`wshub: node ${hub.nodeId} ${connected ? "connected to" : "cut off from"} the cluster\n`);
+  });
+  hub.on("error", (err) => {
+    process.stderr.write(`wshub: cluster: ${err.message}\n`);
+  });
 }

@@ -35,6 +35,15 @@ export interface ClusterMessage {
   readonly binary: boolean;
 }
 
+/** A connection as the cluster's presence knows it. */
+export interface ConnectionInfo {
+  readonly id: string;
+  /** The node that holds it. */
+  readonly node: string;
+  /** What the application stored with hub.setMeta() (e.g. a user name as JSON), or null. */
+  readonly meta: string | null;
+}
+
 /** An adapter's counters, merged into hub.stats() (all 0 for the in-process adapter). */
 export interface AdapterStats {
   /** Whether this node is connected to the rest of the cluster now. */
@@ -66,8 +75,10 @@ export interface LocalDelivery {
   joinLocal(id: string, room: string): boolean;
   leaveLocal(id: string, room: string): boolean;
   disconnectLocal(id: string, code: number, reason: string): boolean;
-  /** Every local connection with its rooms, e.g. to publish this node's presence again after a reconnect. */
-  snapshot(): Iterable<[id: string, rooms: readonly string[]]>;
+  /** Every local connection with its rooms and meta, e.g. to publish this node's presence again after a reconnect. */
+  snapshot(): Iterable<[id: string, rooms: readonly string[], meta: string | null]>;
+  /** Rooms with local members, and how many. */
+  localRoomSizes(): Iterable<[room: string, size: number]>;
   /** Local connections. */
   readonly localCount: number;
   /** Ids of the local members of a room (a copy), and their number. */
@@ -90,6 +101,8 @@ export interface Adapter {
   connectionClosed(id: string, rooms: readonly string[]): void;
   roomJoined(id: string, room: string): void;
   roomLeft(id: string, room: string): void;
+  /** The application set (or cleared, with null) the metadata of a local connection. */
+  connectionMeta(id: string, meta: string | null): void;
 
   // ---- fan-out to the other nodes (the hub has already delivered to its own connections) ----
   broadcast(message: OutgoingMessage, except: ExceptIds): void;
@@ -108,6 +121,10 @@ export interface Adapter {
   roomSize(room: string): Promise<number>;
   /** Open connections per live node, by node id. */
   nodeCounts(): Promise<Record<string, number>>;
+  /** Every connection of every live node, with its node and metadata. */
+  connections(): Promise<ConnectionInfo[]>;
+  /** Every room with members on a live node, with its member count over all nodes. */
+  roomSizes(): Promise<Record<string, number>>;
 
   stats(): AdapterStats;
   /** Called by hub.close() after the last local connection is gone; removes this node's presence. */
@@ -129,6 +146,7 @@ export class InProcessAdapter implements Adapter {
   connectionClosed(_id: string, _rooms: readonly string[]): void {}
   roomJoined(_id: string, _room: string): void {}
   roomLeft(_id: string, _room: string): void {}
+  connectionMeta(_id: string, _meta: string | null): void {}
 
   // No other node to forward to.
   broadcast(_message: OutgoingMessage, _except: ExceptIds): void {}
@@ -171,6 +189,19 @@ export class InProcessAdapter implements Adapter {
   async nodeCounts(): Promise<Record<string, number>> {
     const local = this.#bound();
     return { [local.nodeId]: local.localCount };
+  }
+
+  async connections(): Promise<ConnectionInfo[]> {
+    const local = this.#bound();
+    const out: ConnectionInfo[] = [];
+    for (const [id, , meta] of local.snapshot()) out.push({ id, node: local.nodeId, meta });
+    return out;
+  }
+
+  async roomSizes(): Promise<Record<string, number>> {
+    const sizes: Record<string, number> = {};
+    for (const [room, size] of this.#bound().localRoomSizes()) sizes[room] = size;
+    return sizes;
   }
 
   stats(): AdapterStats {

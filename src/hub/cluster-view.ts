@@ -4,7 +4,7 @@
  * process. All methods are async and never reject for a peer's or Redis's fault: an unreachable node reads as
  * "unknown" / false (the adapter counts it and reports it on the hub's "error" event).
  */
-import type { Adapter, SendResult } from "./adapter.js";
+import type { Adapter, ConnectionInfo, SendResult } from "./adapter.js";
 import type { HubConnection } from "./connection.js";
 import type { HubData } from "./message.js";
 
@@ -69,6 +69,16 @@ export class ClusterView<C extends HubConnection = HubConnection> {
 
   roomSize(room: string): Promise<number> {
     return this.#adapter.roomSize(room);
+  }
+
+  /** Every connection of every live node, with its node id and its metadata (hub.setMeta()). */
+  connections(): Promise<ConnectionInfo[]> {
+    return this.#adapter.connections();
+  }
+
+  /** Every room with members on a live node, with its member count over all nodes. */
+  rooms(): Promise<Record<string, number>> {
+    return this.#adapter.roomSizes();
   }
 
   /** Open connections per live node, by node id. */

@@ -96,7 +96,7 @@ export class Hub<C extends HubConnection = HubConnection> extends EventEmitter<H
    */
   add(ws: C): boolean {
     if (ws.readyState !== ReadyState.OPEN || this.#entries.has(ws.id)) return false;
-    const entry = newEntry(ws, performance.now());
+    const entry = newEntry(ws, this.options.clock.now());
     this.#entries.set(ws.id, entry);
     this.#connectionsTotal++;
     // Shared listeners (no closure per connection): the event's target is the connection.
@@ -266,12 +266,31 @@ export class Hub<C extends HubConnection = HubConnection> extends EventEmitter<H
     return this.#rooms.has(room);
   }
 
-  /** Names of the rooms with at least one local member. */
+  /**
+   * Sets what the cluster's presence shows of a local connection (hub.cluster.connections() on every node), e.g.
+   * `JSON.stringify({ nick })`; null clears it. At most 4 KiB. Returns false for an unknown connection.
+   */
+  setMeta(who: ConnectionRef<C>, meta: string | null): boolean {
+    if (meta !== null && typeof meta !== "string") throw new TypeError(`meta must be a string or null, got ${typeof meta}`);
+    if (meta !== null && Buffer.byteLength(meta) > MAX_META_BYTES) throw new RangeError(`meta must be at most ${MAX_META_BYTES} bytes of UTF-8`);
+    const e = this.#entries.get(idOf(who));
+    if (e === undefined) return false;
+    if (e.meta === meta) return true;
+    e.meta = meta;
+    this.adapter.connectionMeta(e.ws.id, meta);
+    return true;
+  }
+
+  /** A local connection's metadata (null if none or unknown). */
+  metaOf(who: ConnectionRef<C>): string | null {
+    return this.#entries.get(idOf(who))?.meta ?? null;
+  }
+
+  /** Names of the rooms with at least one local member (hub.cluster.rooms(): every node's, with sizes). */
   rooms(): string[] {
     return [...this.#rooms.names()];
   }
 
-  /** Rooms with at least one local member. */
   get roomCount(): number {
     return this.#rooms.count;
   }
@@ -292,40 +311,35 @@ export class Hub<C extends HubConnection = HubConnection> extends EventEmitter<H
   /** What the adapter sees of this hub (LocalDelivery): kept off the hub's public surface. */
   #makeDelivery(): LocalDelivery {
     const entries = this.#entries;
+    const rooms = this.#rooms;
     return {
-    nodeId: this.nodeId,
-    deliverAll: (message, except) => this.#dispatch.all(message, except),
-    deliverRoom: (room, message, except) => this.#dispatch.room(room, message, except),
-    deliverTo: (id, message) => (this.#closing !== null ? (this.#entries.has(id) ? "closed" : "unknown") : this.#dispatch.to(id, message)),
-    hasLocal: (id) => this.#entries.has(id),
-    joinLocal: (id, room) => this.join(id, room),
-    leaveLocal: (id, room) => this.leave(id, room),
-    disconnectLocal: (id, code, reason) => {
-      try {
-        return this.disconnect(id, code, reason);
-      } catch (err) {
-        this.#reportAdapterError(err);
-        return false;
-      }
-    },
-    snapshot: () => this.#snapshot(),
-    get localCount(): number {
-      return entries.size;
-    },
-    localMembers: (room) => {
-      const members = this.#rooms.get(room);
-      const ids: string[] = [];
-      if (members !== undefined) for (const e of members) ids.push(e.ws.id);
-      return ids;
-    },
-    localRoomSize: (room) => this.#rooms.size(room),
-    adapterError: (err) => this.#reportAdapterError(err),
-    adapterState: (connected) => this.emit("clusterState", connected),
+      nodeId: this.nodeId,
+      deliverAll: (message, except) => this.#dispatch.all(message, except),
+      deliverRoom: (room, message, except) => this.#dispatch.room(room, message, except),
+      deliverTo: (id, message) => (this.#closing !== null ? (entries.has(id) ? "closed" : "unknown") : this.#dispatch.to(id, message)),
+      hasLocal: (id) => entries.has(id),
+      joinLocal: (id, room) => this.join(id, room),
+      leaveLocal: (id, room) => this.leave(id, room),
+      disconnectLocal: (id, code, reason) => {
+        try {
+          return this.disconnect(id, code, reason);
+        } catch (err) {
+          this.#reportAdapterError(err);
+          return false;
+        }
+      },
+      *snapshot() {
+        for (const e of entries.values()) yield [e.ws.id, e.rooms === null ? [] : [...e.rooms], e.meta];
+      },
+      localRoomSizes: () => rooms.sizes(),
+      get localCount(): number {
+        return entries.size;
+      },
+      localMembers: (room) => Array.from(rooms.get(room) ?? [], (e) => e.ws.id),
+      localRoomSize: (room) => rooms.size(room),
+      adapterError: (err) => this.#reportAdapterError(err),
+      adapterState: (connected) => this.emit("clusterState", connected),
     };
-  }
-
-  *#snapshot(): IterableIterator<[string, readonly string[]]> {
-    for (const e of this.#entries.values()) yield [e.ws.id, e.rooms === null ? [] : [...e.rooms]];
   }
 
   readonly #reportAdapterError = (err: unknown): void => {
@@ -484,3 +498,5 @@ export class Hub<C extends HubConnection = HubConnection> extends EventEmitter<H
 }
 
 const EMPTY_ROOMS: readonly string[] = Object.freeze([]);
+/** hub.setMeta(): presence is not a store; a few fields (a name, a role) fit. */
+const MAX_META_BYTES = 4096;

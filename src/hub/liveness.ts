@@ -11,6 +11,8 @@ export interface Entry<C extends HubConnection> {
   readonly ws: C;
   /** Rooms joined; null while none (most connections in many apps). */
   rooms: Set<string> | null;
+  /** hub.setMeta(): what the cluster's presence shows of this connection (null: nothing). */
+  meta: string | null;
   /** socket.bytesRead when last observed by the heartbeat. */
   seenBytes: number;
   /** Pinged in the current heartbeat round and not heard from since. */
@@ -24,7 +26,7 @@ export interface Entry<C extends HubConnection> {
 }
 
 export function newEntry<C extends HubConnection>(ws: C, now: number): Entry<C> {
-  return { ws, rooms: null, seenBytes: ws.bytesRead, pinged: false, messages: 0, idleMark: 0, idleSince: now, slow: false };
+  return { ws, rooms: null, meta: null, seenBytes: ws.bytesRead, pinged: false, messages: 0, idleMark: 0, idleSince: now, slow: false };
 }
 
 /** The heartbeat and idle checks over a hub's entries, with their counters. */

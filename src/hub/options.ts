@@ -1,6 +1,7 @@
 /** Hub options: one object, every limit documented with its default and how to turn it off. */
 import type { Adapter } from "./adapter.js";
 import { checkInteger, checkKnownKeys, checkMilliseconds, checkOneOf, checkOptionsObject, show } from "../protocol/checks.js";
+import { realClock, type HubClock } from "./clock.js";
 
 /** What happens when a broadcast or publish would push a connection past `maxBufferedBytes`. */
 export type SlowConsumerPolicy = "drop" | "close";
@@ -43,11 +44,18 @@ export interface HubOptions {
   slowConsumerPolicy?: SlowConsumerPolicy;
   /** Milliseconds hub.close() waits for peers to answer the close frame before destroying the rest. Default 5000. */
   closeTimeout?: number;
+  /**
+   * The time source and timer of the heartbeat and the idle timeout: { now(), setTimeout(cb, ms),
+   * clearTimeout(handle) }. Default `realClock` (performance.now() and Node's timers, unref'd). Tests pass a fake
+   * clock to run heartbeat and idle behaviour on simulated time.
+   */
+  clock?: HubClock;
 }
 
 export type ResolvedHubOptions = Readonly<Required<Omit<HubOptions, "adapter" | "nodeId">>>;
 
-export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
+/** The defaults of the limits (the default `clock` is `realClock`, the default adapter a new InProcessAdapter). */
+export const HUB_DEFAULTS: Omit<ResolvedHubOptions, "clock"> = Object.freeze({
   heartbeatInterval: 30_000,
   heartbeatTimeout: 10_000,
   idleTimeout: 0,
@@ -66,6 +74,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxBufferedBytes: options.maxBufferedBytes ?? HUB_DEFAULTS.maxBufferedBytes,
     slowConsumerPolicy: options.slowConsumerPolicy ?? HUB_DEFAULTS.slowConsumerPolicy,
     closeTimeout: options.closeTimeout ?? HUB_DEFAULTS.closeTimeout,
+    clock: options.clock ?? realClock,
   };
   nonNegative("heartbeatInterval", o.heartbeatInterval);
   nonNegative("idleTimeout", o.idleTimeout);
@@ -78,6 +87,9 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
   if (o.slowConsumerPolicy !== "drop" && o.slowConsumerPolicy !== "close") {
     throw new TypeError(`slowConsumerPolicy must be "drop" or "close", got ${JSON.stringify(o.slowConsumerPolicy)}`);
   }
+  for (const fn of ["now", "setTimeout", "clearTimeout"] as const) {
+    if (typeof o.clock?.[fn] !== "function") throw new TypeError(`clock must have a ${fn}() method`);
+  }
   return Object.freeze(o);
 }
 
@@ -85,7 +97,7 @@ function nonNegative(name: string, v: number): void {
   if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
 }
 
-const HUB_KEYS = ["adapter", "nodeId", "heartbeatInterval", "heartbeatTimeout", "idleTimeout", "maxBufferedBytes", "slowConsumerPolicy", "closeTimeout"] as const;
+const HUB_KEYS = ["adapter", "nodeId", "clock", "heartbeatInterval", "heartbeatTimeout", "idleTimeout", "maxBufferedBytes", "slowConsumerPolicy", "closeTimeout"] as const;
 const ADAPTER_METHODS = ["bind", "broadcast", "publish", "sendTo", "close"] as const;
 
 /** Types and ranges of each option given (TypeError / RangeError naming it); resolveHubOptions checks the rest. */
@@ -100,6 +112,8 @@ function checkHubOptions(options: unknown): void {
       if (typeof (adapter as Record<string, unknown>)[m] !== "function") throw new TypeError(`${where}: option adapter has no ${m}() method: an Adapter needs ${ADAPTER_METHODS.join(", ")}`);
     }
   }
+  if (o["nodeId"] !== undefined && (typeof o["nodeId"] !== "string" || o["nodeId"] === "")) throw new TypeError(`${where}: option nodeId must be a non-empty string, got ${show(o["nodeId"])}`);
+  if (o["clock"] !== undefined && (typeof o["clock"] !== "object" || o["clock"] === null)) throw new TypeError(`${where}: option clock must be a HubClock object, got ${show(o["clock"])}`);
   if (o["heartbeatInterval"] !== undefined) checkMilliseconds(where, "heartbeatInterval", o["heartbeatInterval"], 0);
   if (o["heartbeatTimeout"] !== undefined) checkMilliseconds(where, "heartbeatTimeout", o["heartbeatTimeout"]);
   if (o["idleTimeout"] !== undefined) checkMilliseconds(where, "idleTimeout", o["idleTimeout"], 0);

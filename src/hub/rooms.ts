@@ -57,6 +57,11 @@ export class RoomRegistry<M extends RoomMember> {
     return this.#rooms.has(room);
   }
 
+  /** [room, members] for every room. */
+  *sizes(): IterableIterator<[string, number]> {
+    for (const [room, members] of this.#rooms) yield [room, members.size];
+  }
+
   names(): IterableIterator<string> {
     return this.#rooms.keys();
   }

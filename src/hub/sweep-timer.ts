@@ -2,7 +2,7 @@
  * One timer for every connection of a hub: it runs the heartbeat rounds (ping, then check after the timeout)
  * and the idle sweeps. Per-connection work is done by the target; this file only keeps the schedule.
  */
-import { performance } from "node:perf_hooks";
+import { realClock, type HubClock } from "./clock.js";
 
 export interface SweepTarget {
   /** Start of a heartbeat round: ping the connections that were silent since the last round. */
@@ -17,6 +17,8 @@ export interface SweepSchedule {
   heartbeatInterval: number;
   heartbeatTimeout: number;
   idleTimeout: number;
+  /** Time source and timer; default realClock. */
+  clock?: HubClock;
 }
 
 /** Idle connections are found within a quarter of idleTimeout after it expires. */
@@ -27,7 +29,8 @@ const EARLY_MARGIN = 1;
 export class SweepTimer {
   readonly #schedule: SweepSchedule;
   readonly #target: SweepTarget;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #clock: HubClock;
+  #timer: unknown = null;
   #nextPing = Infinity;
   #nextCheck = Infinity;
   #nextIdle = Infinity;
@@ -36,6 +39,7 @@ export class SweepTimer {
   constructor(schedule: SweepSchedule, target: SweepTarget) {
     this.#schedule = schedule;
     this.#target = target;
+    this.#clock = schedule.clock ?? realClock;
   }
 
   get running(): boolean {
@@ -47,7 +51,7 @@ export class SweepTimer {
     const s = this.#schedule;
     if (s.heartbeatInterval <= 0 && s.idleTimeout <= 0) return;
     this.#running = true;
-    const now = performance.now();
+    const now = this.#clock.now();
     this.#nextPing = s.heartbeatInterval > 0 ? now + s.heartbeatInterval : Infinity;
     this.#nextCheck = Infinity;
     this.#nextIdle = s.idleTimeout > 0 ? now + this.#idleStep() : Infinity;
@@ -56,7 +60,7 @@ export class SweepTimer {
 
   stop(): void {
     this.#running = false;
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
   }
 
@@ -67,16 +71,15 @@ export class SweepTimer {
   #arm(now: number): void {
     const due = Math.min(this.#nextPing, this.#nextCheck, this.#nextIdle);
     if (due === Infinity) return;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, Math.ceil(due - now)));
-    // The schedule never keeps the process alive on its own.
-    this.#timer.unref();
+    // The clock's timer never keeps the process alive on its own.
+    this.#timer = this.#clock.setTimeout(() => this.#fire(), Math.max(0, Math.ceil(due - now)));
   }
 
   #fire(): void {
     this.#timer = null;
     if (!this.#running) return;
     const s = this.#schedule;
-    let now = performance.now();
+    let now = this.#clock.now();
     // When a check and the next ping fall together (timeout == interval), the check runs first.
     if (now + EARLY_MARGIN >= this.#nextCheck) {
       this.#nextCheck = Infinity;
@@ -96,7 +99,7 @@ export class SweepTimer {
       this.#nextIdle = now + this.#idleStep();
     }
     if (!this.#running) return;
-    now = performance.now();
+    now = this.#clock.now();
     this.#arm(now);
   }
 }

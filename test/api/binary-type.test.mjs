@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
 import { startApiServer, openClient, closeAndWait } from "./fixtures.mjs";
-import { messageQueue } from "../helpers/index.mjs";
+import { messageQueue, waitFor } from "../helpers/index.mjs";
 
 describe("WHATWG WebSockets §binaryType", () => {
   let srv;
@@ -120,10 +120,10 @@ describe("WHATWG WebSockets §binaryType", () => {
     });
     sws.binaryType = "blob";
     ws.send(new Uint8Array([1]));
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor(() => got.length === 1, "the first message");
     sws.binaryType = "arraybuffer";
     ws.send(new Uint8Array([2]));
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor(() => got.length === 2, "the second message");
     sws.binaryType = "nodebuffer";
     ws.send(new Uint8Array([3]));
     await all;

@@ -4,16 +4,11 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closeAndWait, closed, withTimeout, sleep } from "./fixtures.mjs";
+import { startApiServer, openClient, closeAndWait } from "./fixtures.mjs";
+import { closed, withTimeout, sleep, waitFor } from "../helpers/index.mjs";
 
-/** Resolves once `ws.bufferedAmount` is 0, polling; rejects after `ms`. */
-async function drained(ws, ms = 10_000) {
-  const start = Date.now();
-  while (ws.bufferedAmount !== 0) {
-    if (Date.now() - start > ms) throw new Error(`bufferedAmount still ${ws.bufferedAmount}`);
-    await sleep(5);
-  }
-}
+/** Resolves once `ws.bufferedAmount` is 0; rejects after `ms`. */
+const drained = (ws, ms = 10_000) => waitFor(() => ws.bufferedAmount === 0, "bufferedAmount 0", ms);
 
 describe("WHATWG WebSockets §bufferedAmount", () => {
   let srv;
@@ -77,6 +72,8 @@ describe("WHATWG WebSockets §bufferedAmount", () => {
     const n = 48;
     for (let i = 0; i < n; i++) ws.send(chunk);
     assert.equal(ws.bufferedAmount, n << 20);
+    // A sleep to assert that something does not happen: while the server reads nothing, the count does not
+    // reach 0 (the kernel takes what its buffers hold, the rest stays queued).
     await sleep(200);
     const stuck = ws.bufferedAmount;
     assert.ok(stuck > 0 && stuck <= n << 20, `some data is still queued (${stuck})`);
@@ -117,7 +114,7 @@ describe("WHATWG WebSockets §bufferedAmount", () => {
     assert.equal(ws.readyState, WebSocket.CLOSED);
     ws.send("after CLOSED");
     assert.equal(ws.bufferedAmount, 18 + 12);
-    await sleep(30);
+    await sleep(30); // nothing may happen: the count never goes down after close
     assert.equal(ws.bufferedAmount, 30);
     assert.equal(srv.received.length, 0);
   });

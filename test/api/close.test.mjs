@@ -3,7 +3,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closed, recordEvents, withTimeout, sleep } from "./fixtures.mjs";
+import { startApiServer, openClient, recordEvents } from "./fixtures.mjs";
+import { closed, withTimeout, sleep, waitFor } from "../helpers/index.mjs";
 
 const isError = (name) => (e) => e instanceof DOMException && e.name === name;
 
@@ -13,9 +14,9 @@ describe("WHATWG WebSockets §close(code, reason)", () => {
   after(() => srv.close());
 
   async function lastServerClose() {
-    const start = Date.now();
-    const n = srv.closes.length;
-    while (srv.closes.length === n && Date.now() - start < 3000) await sleep(5);
+    // The latest connection is this test's: once it is CLOSED, its close event is recorded.
+    const sws = srv.connections.at(-1);
+    await waitFor(() => sws.readyState === 3, "the server's close event", 3000);
     return srv.closes.at(-1);
   }
 
@@ -107,7 +108,7 @@ describe("WHATWG WebSockets §close(code, reason)", () => {
     assert.equal(ws.readyState, WebSocket.CLOSED);
     assert.deepEqual([ev.code, ev.reason], [4001, "first"]);
     assert.deepEqual(await lastServerClose(), { code: 4001, reason: "first", wasClean: true });
-    await sleep(30);
+    await sleep(30); // nothing may happen: no second close event
     assert.equal(events.filter((e) => e.type === "close").length, 1, "one close event");
   });
 
@@ -123,7 +124,7 @@ describe("WHATWG WebSockets §close(code, reason)", () => {
       ["close", 3],
     ]);
     assert.deepEqual([ev.code, ev.reason, ev.wasClean], [1006, "", false]);
-    await sleep(50);
+    await sleep(50); // nothing may happen: no open event
     assert.equal(events.length, 2, "no open event afterwards");
   });
 

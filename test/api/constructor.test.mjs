@@ -3,7 +3,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket, WebSocketBase, ServerWebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closed, nextEvent } from "./fixtures.mjs";
+import { startApiServer, openClient } from "./fixtures.mjs";
+import { closed, nextEvent } from "../helpers/index.mjs";
 
 function assertDOMException(fn, name) {
   assert.throws(fn, (err) => {

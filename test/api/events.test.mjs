@@ -3,17 +3,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket, CloseEvent, HandshakeError, ProtocolError } from "../../dist/index.js";
-import {
-  startApiServer,
-  startRawServer,
-  openClient,
-  closed,
-  nextEvent,
-  recordEvents,
-  serverFrame,
-  closePayload,
-  sleep,
-} from "./fixtures.mjs";
+import { startApiServer, openClient, recordEvents } from "./fixtures.mjs";
+import { closed, startRawServer, nextEvent, serverFrame, closePayload, sleep } from "../helpers/index.mjs";
 
 describe("WHATWG WebSockets §Feedback from the protocol — event objects", () => {
   let srv;
@@ -118,6 +109,7 @@ describe("WHATWG WebSockets §Feedback from the protocol — abnormal closures (
   it("the TCP connection lost without a close frame: close 1006, wasClean false, and no error event (not failed; as Chromium)", async () => {
     const { events, ev } = await clientAgainstRaw((socket) => {
       socket.write(serverFrame(0x1, "one message"));
+      // Not waits: the peer's script spaces its writes so they arrive as separate packets.
       setTimeout(() => {
         socket.write(Buffer.from([0x82, 0x7e, 0x10])); // half a frame header, then the socket goes away
         setTimeout(() => socket.destroy(), 20);
@@ -132,6 +124,7 @@ describe("WHATWG WebSockets §Feedback from the protocol — abnormal closures (
   });
 
   it("the TCP connection reset: close 1006, wasClean false", async () => {
+    // Not a wait: the peer resets the connection a little after the 101.
     const { ev } = await clientAgainstRaw((socket) => setTimeout(() => socket.resetAndDestroy(), 20));
     assert.deepEqual([ev.code, ev.wasClean], [1006, false]);
   });
@@ -151,7 +144,7 @@ describe("WHATWG WebSockets §Feedback from the protocol — abnormal closures (
   it("a close frame from the server and then TCP closed: close with its code and reason, wasClean true, no error", async () => {
     const { events, ev } = await clientAgainstRaw((socket) => {
       socket.write(serverFrame(0x8, closePayload(4500, "raw bye")));
-      socket.once("data", () => setTimeout(() => socket.end(), 10));
+      socket.once("data", () => setTimeout(() => socket.end(), 10)); // the peer ends TCP a little after the echo
     });
     assert.deepEqual(events.map((e) => e.type), ["open", "close"]);
     assert.deepEqual([ev.code, ev.reason, ev.wasClean], [4500, "raw bye", true]);
@@ -160,7 +153,7 @@ describe("WHATWG WebSockets §Feedback from the protocol — abnormal closures (
   it("a message arriving after the server's close frame is not delivered (the parser stops at the close)", async () => {
     const { events } = await clientAgainstRaw((socket) => {
       socket.write(Buffer.concat([serverFrame(0x8, closePayload(1000)), serverFrame(0x1, "too late")]));
-      socket.once("data", () => setTimeout(() => socket.end(), 10));
+      socket.once("data", () => setTimeout(() => socket.end(), 10)); // the peer ends TCP a little after the echo
     });
     assert.deepEqual(events.map((e) => e.type), ["open", "close"]);
   });
@@ -280,10 +273,11 @@ describe("Node extras on both sides: ping() and the ping/pong events", () => {
     assert.equal((await pong).data.toString(), "heartbeat");
     const connecting = new WebSocket(srv.url + "/echo");
     assert.throws(() => connecting.ping(), (e) => e.name === "InvalidStateError");
+    const connectingClosed = closed(connecting);
     connecting.close();
     const c = closed(ws);
     ws.close();
     await c;
-    await sleep(10);
+    await connectingClosed;
   });
 });

@@ -1,10 +1,7 @@
-// Shared fixtures of the WHATWG API tests: a wshub server with a few behaviours by path, a raw TCP "server" that
-// completes the opening handshake by hand (to misbehave afterwards), and small event helpers.
-import { createServer as createTcpServer } from "node:net";
-import { WebSocket, WebSocketServer, computeAccept } from "../../dist/index.js";
-import { withTimeout, nextEvent } from "../helpers/index.mjs";
-
-export { withTimeout, nextEvent };
+// Shared fixtures of the WHATWG API tests: a wshub server with a few behaviours by path, and small event helpers.
+// Raw servers, frame builders and waits come from test/helpers/.
+import { WebSocket, WebSocketServer } from "../../dist/index.js";
+import { withTimeout, waitFor, closed } from "../helpers/index.mjs";
 
 /**
  * A wshub server on 127.0.0.1:0. Paths: /echo echoes every message; /sink records messages; /close/<code>/<reason>
@@ -39,11 +36,7 @@ export async function startApiServer(extra = {}) {
   state.close = () => withTimeout(wss.close({ timeout: 500 }), 5000, "server close");
   /** Resolves once the server has received `n` messages at /sink. */
   state.waitReceived = async (n, ms = 5000) => {
-    const start = Date.now();
-    while (state.received.length < n) {
-      if (Date.now() - start > ms) throw new Error(`server received ${state.received.length} of ${n} messages`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitFor(() => state.received.length >= n, `${n} messages at the server`, ms);
     return state.received;
   };
   return state;
@@ -69,10 +62,6 @@ export function recordEvents(ws, types = ["open", "message", "error", "close"]) 
   return events;
 }
 
-/** Resolves with the next close event of `ws` (attach before the close can happen). */
-export function closed(ws, ms = 5000) {
-  return nextEvent(ws, "close", ms);
-}
 
 /** Calls ws.close() (no code, no reason) and resolves once its close event has fired. */
 export async function closeAndWait(ws) {
@@ -80,56 +69,3 @@ export async function closeAndWait(ws) {
   ws.close();
   await c;
 }
-
-/**
- * A raw TCP server that answers the opening handshake itself and then runs `behave(socket)`, to send what a wshub
- * server never would (or to vanish mid-stream).
- */
-export async function startRawServer(behave) {
-  const sockets = new Set();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    let head = Buffer.alloc(0);
-    const onData = (chunk) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      socket.off("data", onData);
-      const key = /sec-websocket-key:\s*(\S+)/i.exec(head.subarray(0, end).toString("latin1"))[1];
-      socket.write(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-          `Sec-WebSocket-Accept: ${computeAccept(key)}\r\n\r\n`,
-      );
-      behave(socket);
-    };
-    socket.on("data", onData);
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `ws://127.0.0.1:${server.address().port}/`,
-    close: () =>
-      new Promise((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
-
-/** An unmasked server frame. */
-export function serverFrame(opcode, payload = Buffer.alloc(0)) {
-  const p = Buffer.from(payload);
-  if (p.length > 125) throw new Error("test frames are small");
-  return Buffer.concat([Buffer.from([0x80 | opcode, p.length]), p]);
-}
-
-/** A close frame payload: code (2 bytes) and reason. */
-export function closePayload(code, reason = "") {
-  const b = Buffer.alloc(2 + Buffer.byteLength(reason));
-  b.writeUInt16BE(code, 0);
-  b.write(reason, 2);
-  return b;
-}
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { getEventListeners, setMaxListeners } from "node:events";
 import { WebSocket } from "../../dist/index.js";
-import { nextEvent, startServer, withTimeout } from "../helpers/index.mjs";
+import { nextEvent, startServer, withTimeout, waitFor } from "../helpers/index.mjs";
 
 const TIMEOUT = 5000;
 
@@ -30,21 +30,8 @@ describe("WHATWG EventTarget semantics on server connections whose listener stat
     return [ws, client];
   }
 
-  /** Resolves once `predicate()` holds (polled), or rejects after TIMEOUT. */
-  function until(predicate, label) {
-    return withTimeout(
-      new Promise((resolve) => {
-        const t = setInterval(() => {
-          if (predicate()) {
-            clearInterval(t);
-            resolve();
-          }
-        }, 2);
-      }),
-      TIMEOUT,
-      label,
-    );
-  }
+  /** Resolves once `predicate()` holds, or rejects after TIMEOUT. */
+  const until = (predicate, label) => waitFor(predicate, label, TIMEOUT);
 
   it("an event handler alone: this, target, currentTarget, eventPhase, composedPath as during a dispatch", async () => {
     const [ws, client] = await pair();

@@ -2,7 +2,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, startRawServer, openClient, closed, recordEvents, serverFrame, closePayload, sleep } from "./fixtures.mjs";
+import { startApiServer, openClient, recordEvents } from "./fixtures.mjs";
+import { closed, startRawServer, serverFrame, closePayload, sleep, waitFor } from "../helpers/index.mjs";
 
 describe("WHATWG WebSockets §readyState", () => {
   let srv;
@@ -12,7 +13,7 @@ describe("WHATWG WebSockets §readyState", () => {
   it("constructor: CONNECTING (0) until the connection is established", async () => {
     const ws = new WebSocket(srv.url + "/echo");
     assert.equal(ws.readyState, 0);
-    await sleep(0);
+    await sleep(0); // one turn of the event loop; nothing may happen yet (still CONNECTING)
     const events = recordEvents(ws);
     await new Promise((r) => ws.addEventListener("open", r, { once: true }));
     assert.deepEqual(events.map((e) => [e.type, e.readyState]), [["open", 1]]);
@@ -53,10 +54,9 @@ describe("WHATWG WebSockets §readyState", () => {
       const ws = new WebSocket(raw.url);
       const c = closed(ws);
       await new Promise((r) => ws.addEventListener("open", r, { once: true }));
-      const start = Date.now();
-      while (ws.readyState === 1 && Date.now() - start < 3000) await sleep(5);
+      await waitFor(() => ws.readyState !== 1, "the server's close frame", 3000);
       assert.equal(ws.readyState, 2, "CLOSING while the server keeps TCP open");
-      await sleep(50);
+      await sleep(50); // nothing may happen: still CLOSING while the server keeps TCP open
       assert.equal(ws.readyState, 2);
       release();
       const ev = await c;
@@ -110,7 +110,7 @@ describe("WHATWG WebSockets §readyState", () => {
     sws.close(1000);
     assert.equal(sws.readyState, 2);
     await c;
-    await sleep(20);
+    await waitFor(() => events.length > 0, "the server-side close event");
     assert.deepEqual(events.map((e) => [e.type, e.readyState]), [["close", 3]]);
   });
 

@@ -3,8 +3,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Blob } from "node:buffer";
 import { WebSocket } from "../../dist/index.js";
-import { startApiServer, openClient, closeAndWait, closed, nextEvent, withTimeout, sleep } from "./fixtures.mjs";
-import { messageQueue } from "../helpers/index.mjs";
+import { startApiServer, openClient, closeAndWait } from "./fixtures.mjs";
+import { closed, nextEvent, withTimeout, sleep, messageQueue } from "../helpers/index.mjs";
 
 /** What the /sink server received, as [kind, hex-or-text]. */
 const view = (d) => (typeof d === "string" ? ["text", d] : ["binary", Buffer.from(d).toString("hex")]);
@@ -130,7 +130,7 @@ describe("WHATWG WebSockets §send(data)", () => {
     ws.send(big);
     big.fill(2);
     const compressed = new Uint8Array(100_000).fill(5); // large enough for permessage-deflate to compress it
-    await new Promise((r) => setTimeout(r, 20));
+    await srv.waitReceived(3); // the Blob's queue has drained: this send is compressed at once
     ws.send(compressed);
     compressed.fill(6);
     const got = await srv.waitReceived(4);
@@ -151,7 +151,7 @@ describe("WHATWG WebSockets §send(data)", () => {
     assert.doesNotThrow(() => ws.send(new Uint8Array(4)));
     assert.doesNotThrow(() => ws.send(new Blob(["x"])));
     await closed(ws).catch(() => {});
-    await sleep(50);
+    await sleep(50); // nothing may happen: no data after "before" reaches the server
     assert.deepEqual(srv.received.map(view), [["text", "before"]]);
     assert.doesNotThrow(() => ws.send("after CLOSED"));
   });

@@ -7,6 +7,7 @@ import { createServer } from "node:http";
 import { chromium } from "playwright-core";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
 import { CLIENT_SOURCE, SCENARIOS } from "./client-script.mjs";
+import { withTimeout } from "../helpers/index.mjs";
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -17,17 +18,6 @@ const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-
-/** Rejects after `ms` so that no wait in this file is unbounded. */
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 // The scenario's server side, chosen by the request path.
 function startWsServer() {
@@ -59,6 +49,7 @@ function startWsServer() {
         // One whole message, then the first bytes of another frame, then the TCP connection is destroyed.
         ws.send("partial stream next");
         const socket = ws._transport.socket;
+        // Not waits: the peer's script spaces its writes so they arrive as separate packets.
         setTimeout(() => {
           socket.write(Buffer.from([0x81, 0x0a, 0x68, 0x65]));
           setTimeout(() => socket.destroy(), 50);

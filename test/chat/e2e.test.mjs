@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { startServe, waitFor, ROOT } from "../cli/spawn.mjs";
+import { startServe, ROOT } from "../cli/spawn.mjs";
+import { waitFor } from "../helpers/index.mjs";
 
 const PYTHON = "/usr/bin/python3";
 const CLIENT = fileURLToPath(new URL("../../examples/python/chat_client.py", import.meta.url));

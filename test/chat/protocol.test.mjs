@@ -296,11 +296,12 @@ describe("the chat app over HTTP", () => {
     await app?.close();
   });
 
-  it("GET / serves the page with a same-origin-only Content-Security-Policy", async () => {
+  it("GET / serves the page with a Content-Security-Policy: everything from our origin, WebSockets to any server (?server=)", async () => {
     const res = await fetch(app.url);
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type"), /^text\/html/);
     assert.match(res.headers.get("content-security-policy"), /default-src 'self'/);
+    assert.match(res.headers.get("content-security-policy"), /connect-src 'self' ws: wss:;/);
     const html = await res.text();
     assert.match(html, /<script src="\/app\.js" defer><\/script>/);
     assert.doesNotMatch(html, /https?:\/\//, "no CDN or other external resource");

@@ -3,7 +3,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { runCli, startServe, waitFor } from "./spawn.mjs";
+import { runCli, startServe } from "./spawn.mjs";
+import { waitFor } from "../helpers/index.mjs";
 
 function open(url) {
   return new Promise((resolve, reject) => {

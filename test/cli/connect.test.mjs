@@ -6,15 +6,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { runCli, startServe, waitFor, MAIN, ROOT } from "./spawn.mjs";
+import { runCli, startServe, MAIN, ROOT } from "./spawn.mjs";
+import { waitFor } from "../helpers/index.mjs";
 
 const LINE = /^\d\d:\d\d:\d\d\.\d{3} ([<>]) (.*)$/;
+
+/** The tests of a describe are independent child processes (sharing at most a server): a few run at once. */
+const CONCURRENT = { concurrency: 3 };
 
 function lines(stdout) {
   return stdout.split("\n").filter((l) => l !== "");
 }
 
-describe("wshub connect, piped stdin, against wshub serve --mode echo", () => {
+describe("wshub connect, piped stdin, against wshub serve --mode echo", CONCURRENT, () => {
   let server;
   before(async () => {
     server = await startServe(["--mode", "echo", "--port", "0"]);
@@ -101,7 +105,7 @@ describe("wshub connect, piped stdin, against wshub serve --mode echo", () => {
   });
 });
 
-describe("wshub serve --tls-cert/--tls-key and wshub connect wss:// (RFC 6455 §3: wss is WebSocket over TLS)", () => {
+describe("wshub serve --tls-cert/--tls-key and wshub connect wss:// (RFC 6455 §3: wss is WebSocket over TLS)", CONCURRENT, () => {
   let dir;
   let server;
   before(async () => {

@@ -51,7 +51,7 @@ describe("wshub serve: permessage-deflate flags (RFC 7692)", () => {
 
   test("connect offers permessage-deflate by default and not with --no-deflate", async () => {
     const offers = [];
-    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((r) => wss.once("listening", r));
     wss.on("connection", (ws, req) => {
       offers.push(req.headers["sec-websocket-extensions"] ?? "");

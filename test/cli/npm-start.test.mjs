@@ -2,7 +2,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { ROOT, waitFor } from "./spawn.mjs";
+import { ROOT } from "./spawn.mjs";
+import { waitFor } from "../helpers/index.mjs";
 
 describe("npm start", () => {
   it("builds, then serves the page, /healthz and /chat; stops with exit code 0 on SIGTERM", { timeout: 180_000 }, async () => {

@@ -75,12 +75,3 @@ export function startServe(args, { env = {}, timeout = 15_000 } = {}) {
     });
   });
 }
-
-/** Resolves when `predicate()` is true, polling every 20 ms; rejects after `timeout` ms with `what`. */
-export async function waitFor(predicate, what, timeout = 10_000) {
-  const end = Date.now() + timeout;
-  while (!(await predicate())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { runCli, startServe } from "./spawn.mjs";
 
+/** The cases of a table are independent child processes: a few run at once. */
+const CONCURRENT = { concurrency: 4 };
+
 async function assertUsageError(args, pattern, env = {}) {
   const r = await runCli(args, { env, input: "", timeout: 10_000 });
   assert.equal(r.timedOut, false, `wshub ${args.join(" ")} did not exit`);
@@ -15,7 +18,7 @@ async function assertUsageError(args, pattern, env = {}) {
   assert.match(errLines[0], pattern);
 }
 
-describe("wshub serve: bad flags give one line and exit code 2", () => {
+describe("wshub serve: bad flags give one line and exit code 2", CONCURRENT, () => {
   const cases = [
     [["serve", "--bogus"], /unknown option --bogus/],
     [["serve", "-x"], /unknown option -x/],
@@ -39,7 +42,7 @@ describe("wshub serve: bad flags give one line and exit code 2", () => {
   it("WSHUB_PORT=abc in the environment", () => assertUsageError(["serve"], /WSHUB_PORT must be a port number/, { WSHUB_PORT: "abc" }));
 });
 
-describe("wshub connect: bad flags and bad URLs give one line and exit code 2", () => {
+describe("wshub connect: bad flags and bad URLs give one line and exit code 2", CONCURRENT, () => {
   const cases = [
     [["connect"], /connect needs a URL/],
     [["connect", "not a url"], /bad URL/],
@@ -65,7 +68,7 @@ describe("wshub: unknown command", () => {
   it("wshub frobnicate", () => assertUsageError(["frobnicate"], /unknown command "frobnicate"/));
 });
 
-describe("wshub serve: a port in use is exit code 2", () => {
+describe("wshub serve: a port in use is exit code 2", CONCURRENT, () => {
   for (const mode of ["echo", "broadcast", "chat"]) {
     it(`--mode ${mode}`, async () => {
       const blocker = createServer();
@@ -88,7 +91,7 @@ describe("wshub serve: a port in use is exit code 2", () => {
   });
 });
 
-describe("--help on each command", () => {
+describe("--help on each command", CONCURRENT, () => {
   for (const [args, pattern] of [
     [["--help"], /^Usage: wshub <command>/],
     [["serve", "--help"], /^Usage: wshub serve \[options\][\s\S]*--mode MODE[\s\S]*--tls-cert FILE/],

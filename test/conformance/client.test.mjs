@@ -5,8 +5,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { WebSocket } from "../../dist/index.js";
-import { closePayload, parseFrames, s } from "../protocol/wire.mjs";
-import { acceptFor, RawPeer, splitHead } from "./raw-peer.mjs";
+import { closePayload, parseFrames, s } from "../helpers/frames.mjs";
+import { acceptFor, RawPeer, splitHead, withTimeout, waitFor } from "../helpers/index.mjs";
 
 const TIMEOUT = 5000;
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -62,13 +62,6 @@ function watch(ws) {
     resolveClosed(e);
   });
   return { log, closed };
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
 }
 
 /** Frames the raw server received from the client (all complete ones). */
@@ -150,17 +143,15 @@ describe("RFC 6455 §7.1.1 client closing behaviour", () => {
     try {
       const ws = new WebSocket(srv.url, [], { closeTimeout: 3000 });
       const { log, closed } = watch(ws);
-      await withTimeout(new Promise((r) => setTimeout(r, 50)), TIMEOUT, "");
-      const peer = await withTimeout((async () => {
-        while (srv.peers.length === 0) await delay(10);
-        return srv.peers[0];
-      })(), TIMEOUT, "connection");
+      await waitFor(() => srv.peers.length > 0, "the connection", TIMEOUT);
+      const peer = srv.peers[0];
       await peer.waitFor(() => framesOf(peer).length === 1, TIMEOUT, "the client's close echo");
       const [f] = framesOf(peer);
       assert.equal(f.opcode, 0x8);
       assert.equal(f.masked, true);
       assert.equal(f.payload.toString("hex"), closePayload(1000, "bye").toString("hex"), "the echo repeats code and reason");
-      // The client does not close TCP first: the server does (RFC 6455 §7.1.1).
+      // The client does not close TCP first: the server does (RFC 6455 §7.1.1). A sleep to assert that nothing
+      // happens: the client leaves TCP open.
       await delay(300);
       assert.equal(peer.ended, false, "the client closed TCP before the server");
       assert.equal(log.some((e) => e[0] === "close"), false);
@@ -183,7 +174,7 @@ describe("RFC 6455 §7.1.1 client closing behaviour", () => {
     try {
       const ws = new WebSocket(srv.url, [], { closeTimeout: 300 });
       const { closed } = watch(ws);
-      while (srv.peers.length === 0) await delay(10);
+      await waitFor(() => srv.peers.length > 0, "the connection", TIMEOUT);
       const peer = srv.peers[0];
       await peer.waitFor(() => framesOf(peer).length === 1, TIMEOUT, "the close echo");
       const echoed = Date.now();
@@ -250,7 +241,7 @@ describe("RFC 6455 §7.1.1 client closing behaviour", () => {
   it("the server closing TCP with no close frame gives close 1006, not clean", { timeout: TIMEOUT * 2 }, async () => {
     const srv = await rawServer(async (peer, req) => {
       peer.write(accept101(req.key));
-      await delay(20);
+      await delay(20); // Not a wait: the peer's script ends TCP a little after the 101.
       peer.socket.end();
     });
     try {
@@ -280,7 +271,7 @@ describe("RFC 6455 §5 client receive rules", () => {
       const ws = new WebSocket(srv.url, [], { closeTimeout: 300, binaryType: "nodebuffer", ...options });
       const { log, closed } = watch(ws);
       const ev = await withTimeout(closed, TIMEOUT, "close event");
-      while (srv.peers.length === 0) await delay(10);
+      await waitFor(() => srv.peers.length > 0, "the connection", TIMEOUT);
       return { log, ev, frames: framesOf(srv.peers[0]) };
     } finally {
       await srv.close();

@@ -4,9 +4,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer } from "../../dist/index.js";
-import { c, closePayload, s } from "../protocol/wire.mjs";
-import { acceptFor, connectRaw, splitHead } from "./raw-peer.mjs";
-import { startEchoServer } from "../helpers/index.mjs";
+import { c, closePayload, s } from "../helpers/frames.mjs";
+import { acceptFor, connectRaw, splitHead, startEchoServer } from "../helpers/index.mjs";
 
 const TIMEOUT = 5000;
 let wss;
@@ -85,7 +84,7 @@ describe("RFC 6455 §4.2.1 handshake faults over raw TCP", () => {
   // Node checks headersTimeout only every connectionsCheckingInterval (30 s by default); the server shortens it
   // so a request head that never completes is refused close to handshakeTimeout.
   it("a request head that never completes is answered 408 within about handshakeTimeout", { timeout: 10_000 }, async () => {
-    const slow = new WebSocketServer({ port: 0, host: "127.0.0.1", handshakeTimeout: 300 });
+    const slow = new WebSocketServer({ host: "127.0.0.1", port: 0, handshakeTimeout: 300 });
     await new Promise((resolve) => slow.once("listening", resolve));
     const peer = await connectRaw(slow.address().port, TIMEOUT);
     try {

@@ -4,10 +4,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocketServer } from "../../dist/index.js";
-import { c, closePayload, frame, s } from "../protocol/wire.mjs";
+import { c, closePayload, frame, s } from "../helpers/frames.mjs";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
-import { connectRaw, diffAt, openWebSocket, splitHead } from "./raw-peer.mjs";
-import { startEchoServer } from "../helpers/index.mjs";
+import { connectRaw, diffAt, openWebSocket, splitHead, startEchoServer, waitFor, withTimeout } from "../helpers/index.mjs";
 
 const CASE_TIMEOUT = 8000;
 const MiB = 1024 * 1024;
@@ -310,6 +309,7 @@ function steps(group, name, list, opts = {}) {
 
 // ---- runner ------------------------------------------------------------------------------------------------------
 
+/** A case's `delay` step: pacing between two writes (separate reads at the server), not a wait for anything. */
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function runCase(kase) {
@@ -322,7 +322,7 @@ async function runCase(kase) {
       else if (step.send !== undefined) peer.write(step.send);
       else if (step.expect !== undefined) {
         const exp = step.expect;
-        await peer.waitFor(() => peer.received.length >= pos + exp.length || peer.ended, ms, `${exp.length} bytes from the server`).catch((err) => {
+        await peer.waitFor(() => peer.receivedLength >= pos + exp.length || peer.ended, ms, `${exp.length} bytes from the server`).catch((err) => {
           throw new Error(`${err.message}\n${diffAt(peer.received.subarray(pos), exp)}`);
         });
         const got = peer.received.subarray(pos, pos + exp.length);
@@ -367,7 +367,7 @@ describe("server conformance (raw TCP client, exact bytes)", () => {
   it("after every case, the same server still serves a fresh connection", { timeout: 10000 }, async () => {
     await runCase({ steps: [{ send: cat([c(0x1, "still here"), c(0x9, "alive"), CLIENT_CLOSE]) }, { expect: cat([s(0x1, "still here"), s(0xa, "alive"), SERVER_CLOSE_ECHO]) }] });
     // Every connection of the suite ends: the server drops it from `clients` once its socket closes.
-    for (let i = 0; i < 100 && wss.clients.size > 0; i++) await delay(20);
+    await waitFor(() => wss.clients.size === 0, "every connection to leave clients", 2000).catch(() => {});
     assert.equal(wss.clients.size, 0, "every connection of the suite is gone from clients");
   });
 });
@@ -376,7 +376,7 @@ describe("RFC 6455 §7.1.1-§7.1.2 server-initiated closing handshake (raw TCP c
   let closing;
   let closingPort;
   before(async () => {
-    closing = new WebSocketServer({ port: 0, host: "127.0.0.1", closeTimeout: 300 });
+    closing = new WebSocketServer({ host: "127.0.0.1", port: 0, closeTimeout: 300 });
     closing.on("connection", (ws) => {
       ws.onmessage = (e) => {
         if (String(e.data) === "close-me") ws.close(4000, "bye");
@@ -436,7 +436,7 @@ describe("RFC 6455 §7.1.1 a peer's TCP FIN does not discard frames it sent befo
   // With permessage-deflate negotiated, an inflation runs asynchronously while later frames wait in the parser.
   // A client that sends a compressed message, its close and its FIN at once must still be heard in full.
   it("compressed message + close + FIN in one write: the message arrives and the close is clean", { timeout: 15000 }, async () => {
-    const srv = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    const srv = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: true });
     const seen = [];
     const done = new Promise((resolve) => {
       srv.on("connection", (ws) => {
@@ -464,7 +464,7 @@ describe("RFC 6455 §7.1.1 a peer's TCP FIN does not discard frames it sent befo
       const z = deflateRawSync(Buffer.from(text), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
       peer.socket.end(Buffer.concat([c(0x1, z.subarray(0, z.length - 4), { rsv: 4 }), c(0x8, closePayload(1000))]));
       await peer.waitFor(() => peer.closed, 5000, "the connection to close");
-      await Promise.race([done, delay(2000)]);
+      await withTimeout(done, 2000, "the server-side close event").catch(() => {});
       assert.deepEqual(seen, [["message", text.length], ["close", 1000, true]]);
       assert.equal(peer.received.subarray(-4).toString("hex"), "880203e8", "the close is echoed");
     } finally {

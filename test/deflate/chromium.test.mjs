@@ -4,7 +4,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { WebSocketServer } from "../../dist/index.js";
-import { listening, text, withTimeout } from "./helpers.mjs";
+import { text } from "./helpers.mjs";
+import { listening, withTimeout } from "../helpers/index.mjs";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
@@ -66,6 +67,7 @@ describe("RFC 7692 Chromium ↔ our server", () => {
   for (const takeover of [false, true]) {
     it(`exchanges compressed messages (${takeover ? "context takeover" : "no context takeover, the server default"})`, async () => {
       const wss = new WebSocketServer({
+        host: "127.0.0.1",
         port: 0,
         perMessageDeflate: takeover ? { serverNoContextTakeover: false, clientNoContextTakeover: false } : true,
       });

@@ -7,7 +7,7 @@ import { WebSocketServer } from "../../dist/index.js";
 
 describe("RFC 6455 §5.5.1: the close echo waits for messages still being compressed", () => {
   test("echo server: compressed message, then the client's close, in one burst → the echo arrives before the close", { timeout: 15_000 }, async () => {
-    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: true });
     await new Promise((r) => wss.once("listening", r));
     wss.on("connection", (ws) => {
       ws.onmessage = (e) => ws.send(e.data);

@@ -1,12 +1,7 @@
-// Shared helpers for the permessage-deflate tests (not a test file).
+// Shared helpers for the permessage-deflate tests (not a test file): payloads and message collectors. Waits,
+// listening() and opened() come from test/helpers/.
 import { randomBytes } from "node:crypto";
-
-export function withTimeout(p, ms, what) {
-  let t;
-  return Promise.race([p, new Promise((_, j) => (t = setTimeout(() => j(new Error(`timeout after ${ms} ms: ${what}`)), ms)))]).finally(() =>
-    clearTimeout(t),
-  );
-}
+import { withTimeout } from "../helpers/index.mjs";
 
 const WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega".split(" ");
 
@@ -29,13 +24,6 @@ export function binary(n) {
 }
 
 export const SIZES = [0, 1, 125, 126, 1023, 1024, 65535, 65536, 1024 * 1024, 8 * 1024 * 1024];
-
-export function listening(server) {
-  return new Promise((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-}
 
 /** Resolves with the next `count` messages of a WHATWG-style socket (our WebSocket / ServerWebSocket). */
 export function collect(ws, count, ms = 20000) {
@@ -67,23 +55,4 @@ export function collectWs(ws, count, ms = 20000) {
     ws.on("message", onMessage);
     ws.once("close", (code) => reject(new Error(`closed (${code}) after ${got.length}/${count} messages`)));
   }), ms, `${count} messages`);
-}
-
-export function opened(ws, ms = 5000) {
-  return withTimeout(new Promise((resolve, reject) => {
-    if (typeof ws.on === "function" && typeof ws.addEventListener !== "function") {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-      return;
-    }
-    ws.addEventListener("open", () => resolve(), { once: true });
-    ws.addEventListener("error", (e) => reject(e.error ?? new Error("error before open")), { once: true });
-  }), ms, "open");
-}
-
-export function closed(ws, ms = 5000) {
-  return withTimeout(new Promise((resolve) => {
-    if (ws.readyState === 3) return resolve({ code: ws._closeCode });
-    ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason, wasClean: e.wasClean }), { once: true });
-  }), ms, "close");
 }

@@ -8,7 +8,8 @@ import { connect } from "node:net";
 import { inflateRawSync, constants as zc } from "node:zlib";
 import WS from "ws";
 import { WebSocket, WebSocketServer, Hub } from "../../dist/index.js";
-import { text, binary, listening, collect, collectWs, opened, withTimeout } from "./helpers.mjs";
+import { text, binary, collect, collectWs } from "./helpers.mjs";
+import { listening, opened, withTimeout } from "../helpers/index.mjs";
 
 /** A raw TCP client that offers permessage-deflate and records every server frame (unmasked) as it is. */
 async function rawPeer(port, offer = "permessage-deflate") {
@@ -77,7 +78,7 @@ function inflateMessage(payload) {
 }
 
 async function hubServer(perMessageDeflate = true, hubOptions = {}) {
-  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate });
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate });
   await listening(wss);
   const hub = new Hub(wss, { heartbeatInterval: 0, ...hubOptions });
   const joined = (n) => withTimeout(new Promise((resolve) => {

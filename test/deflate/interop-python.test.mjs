@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
-import { SIZES, text, binary, listening, collect, opened, withTimeout } from "./helpers.mjs";
+import { SIZES, text, binary, collect } from "./helpers.mjs";
+import { listening, opened, withTimeout } from "../helpers/index.mjs";
 
 const PYTHON = "/usr/bin/python3";
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -46,6 +47,7 @@ describe("RFC 7692 python-websockets client → our server", () => {
   for (const takeover of [false, true]) {
     it(`round-trips 0 B..8 MiB text/binary and fragments (${takeover ? "context takeover" : "no context takeover"})`, async () => {
       const wss = new WebSocketServer({
+        host: "127.0.0.1",
         port: 0,
         maxPayload: 64 * 1024 * 1024,
         perMessageDeflate: takeover ? { serverNoContextTakeover: false, clientNoContextTakeover: false } : true,

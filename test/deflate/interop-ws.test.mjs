@@ -4,7 +4,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WS, { WebSocketServer as WSServer } from "ws";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
-import { SIZES, text, binary, listening, collect, collectWs, opened, withTimeout } from "./helpers.mjs";
+import { SIZES, text, binary, collect, collectWs } from "./helpers.mjs";
+import { listening, opened, withTimeout } from "../helpers/index.mjs";
 
 function payloads() {
   const out = [];
@@ -34,7 +35,7 @@ describe("RFC 7692 our server ↔ ws client (perMessageDeflate)", () => {
   let wss;
   const serverSockets = [];
   before(async () => {
-    wss = new WebSocketServer({ port: 0, perMessageDeflate: true });
+    wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: true });
     wss.on("connection", (ws) => {
       serverSockets.push(ws);
       ws.binaryType = "nodebuffer";
@@ -181,7 +182,7 @@ async function twoSends(send, socketOf, wait) {
 describe("RFC 7692 §7.1.1 context takeover and no context takeover against ws", () => {
   it("server→client: with takeover the repeated message shrinks to a back-reference; without it does not", async () => {
     for (const takeover of [true, false]) {
-      const wss = new WebSocketServer({ port: 0, perMessageDeflate: { serverNoContextTakeover: !takeover, clientNoContextTakeover: !takeover } });
+      const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: { serverNoContextTakeover: !takeover, clientNoContextTakeover: !takeover } });
       const conn = new Promise((r) => wss.once("connection", r));
       await listening(wss);
       const c = new WS(wss.url, { perMessageDeflate: true });

@@ -6,6 +6,7 @@ import { createServer, connect } from "node:net";
 import { createHash } from "node:crypto";
 import { parseExtensions, negotiateServer, buildClientOffer, validateServerAnswer } from "../../dist/protocol/index.js";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
+import { withTimeout, waitFor } from "../helpers/index.mjs";
 
 const SERVER_DEFAULT = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 const SERVER_TAKEOVER = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
@@ -171,11 +172,6 @@ describe("RFC 7692 §5.2 client: offer and validation of the server's answer", (
 
 // ---- end to end over loopback ----
 
-function withTimeout(p, ms, what) {
-  let t;
-  return Promise.race([p, new Promise((_, j) => (t = setTimeout(() => j(new Error(`timeout: ${what}`)), ms)))]).finally(() => clearTimeout(t));
-}
-
 /** Sends a raw upgrade request with `ext` and returns the response head. */
 function rawUpgrade(port, ext) {
   return withTimeout(new Promise((resolve, reject) => {
@@ -197,7 +193,7 @@ function rawUpgrade(port, ext) {
 
 describe("RFC 7692 §5.1 server negotiation over a socket", () => {
   it("answers the first acceptable offer, declines without failing, and ws.extensions matches", async () => {
-    const wss = new WebSocketServer({ port: 0, perMessageDeflate: { serverNoContextTakeover: false, clientNoContextTakeover: false, clientMaxWindowBits: 12 } });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: { serverNoContextTakeover: false, clientNoContextTakeover: false, clientMaxWindowBits: 12 } });
     await new Promise((r) => wss.once("listening", r));
     const seen = [];
     wss.on("connection", (ws) => seen.push(ws.extensions));
@@ -211,14 +207,14 @@ describe("RFC 7692 §5.1 server negotiation over a socket", () => {
       assert.doesNotMatch(head, /Sec-WebSocket-Extensions/i);
       head = await rawUpgrade(port, null);
       assert.doesNotMatch(head, /Sec-WebSocket-Extensions/i);
-      await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => seen.length >= 3, "three connection events", 5000);
       assert.deepEqual(seen, ["permessage-deflate; client_max_window_bits=12", "", ""]);
     } finally {
       await wss.close({ timeout: 500 });
     }
   });
   it("perMessageDeflate: false declines every offer", async () => {
-    const wss = new WebSocketServer({ port: 0, perMessageDeflate: false });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
     await new Promise((r) => wss.once("listening", r));
     try {
       const head = await rawUpgrade(wss.address().port, "permessage-deflate");

@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import WS from "ws";
 import { WebSocket, WebSocketServer, compressMessageOnce } from "../../dist/index.js";
 import { ZlibLimiter, sharedZlibLimiter } from "../../dist/node/deflate-limiter.js";
-import { text, binary, listening, collect, collectWs, opened, closed, withTimeout } from "./helpers.mjs";
+import { text, binary, collect, collectWs } from "./helpers.mjs";
+import { listening, opened, withTimeout, waitFor } from "../helpers/index.mjs";
 
 function mixed(count) {
   const out = [];
@@ -32,7 +33,7 @@ function assertSame(got, sent) {
 }
 
 async function server(options = {}) {
-  const wss = new WebSocketServer({ port: 0, ...options });
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, ...options });
   await listening(wss);
   return wss;
 }
@@ -145,7 +146,7 @@ describe("process-wide zlib concurrency limit (issue 6 limits)", () => {
     try {
       for (let i = 0; i < 40; i++) clients.push(new WS(wss.url, { perMessageDeflate: true }));
       await Promise.all(clients.map((c) => opened(c)));
-      await withTimeout((async () => { while (conns.length < 40) await new Promise((r) => setTimeout(r, 5)); })(), 5000, "connections");
+      await waitFor(() => conns.length >= 40, "connections", 5000);
       let maxActive = 0;
       let maxWaiting = 0;
       const poll = setInterval(() => {
@@ -178,15 +179,13 @@ describe("process-wide zlib concurrency limit (issue 6 limits)", () => {
       const clients = [];
       for (let i = 0; i < 8; i++) clients.push(new WS(wss.url, { perMessageDeflate: { threshold: 0 } }));
       await Promise.all(clients.map((c) => opened(c)));
-      await withTimeout((async () => { while (conns.length < 8) await new Promise((r) => setTimeout(r, 5)); })(), 5000, "connections");
+      await waitFor(() => conns.length >= 8, "connections", 5000);
       const big = text(2 * 1024 * 1024, 8);
       for (const s of conns) s.send(big);
       for (const c of clients) c.send(big); // inflation in flight on the server too
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 5)); // Not a wait: pacing, so the clients' messages start arriving
       for (const s of conns) s.terminate();
-      await withTimeout((async () => {
-        while (limiter.active > 0 || limiter.waiting > 0) await new Promise((r) => setTimeout(r, 10));
-      })(), 15000, "limiter drained");
+      await waitFor(() => limiter.active === 0 && limiter.waiting === 0, "limiter drained", 15000);
       // The pool still works.
       const conn = new Promise((r) => wss.once("connection", r));
       const c = new WS(wss.url, { perMessageDeflate: true });
@@ -238,7 +237,7 @@ describe("compress once for many peers (hub broadcasts, RFC 7692 §7.1.1.1)", ()
     const clients = [new WS(wss.url, { perMessageDeflate: true }), new WS(wss.url, { perMessageDeflate: true }), new WS(wss.url)];
     try {
       await Promise.all(clients.map((c) => opened(c)));
-      await withTimeout((async () => { while (conns.length < 3) await new Promise((r) => setTimeout(r, 5)); })(), 5000, "connections");
+      await waitFor(() => conns.length >= 3, "connections", 5000);
       const msg = text(50000, 11);
       const frame = await compressMessageOnce(msg);
       assert.equal(frame[0], 0x80 | 0x40 | 0x1, "FIN, RSV1, text");

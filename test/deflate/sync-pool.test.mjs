@@ -9,7 +9,8 @@ import { WebSocketServer } from "../../dist/index.js";
 import { PerMessageDeflate, SYNC_DEFLATE_MAX, SYNC_INFLATE_MAX_INPUT, SYNC_INFLATE_MAX_OUTPUT } from "../../dist/node/deflate.js";
 import { resolveCodecOptions } from "../../dist/node/deflate-options.js";
 import { pooledStreamCount, clearZlibPools } from "../../dist/node/deflate-pool.js";
-import { text, listening, collectWs, opened, withTimeout } from "./helpers.mjs";
+import { text, collectWs } from "./helpers.mjs";
+import { listening, opened, withTimeout } from "../helpers/index.mjs";
 
 const NO_TAKEOVER = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 
@@ -110,7 +111,7 @@ describe("RFC 7692 §7.2.1 synchronous compression and pooled contexts", () => {
 
   it("300 connections sending 64 KiB messages at once: all intact, idle pooled streams bounded by the limit", async () => {
     clearZlibPools();
-    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: { concurrencyLimit: 4 } });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: { concurrencyLimit: 4 } });
     await listening(wss);
     const N = 300;
     const clients = [];

@@ -1,21 +1,17 @@
 /**
- * Small shared test helpers: start a server on 127.0.0.1:0, bound waits, deterministic payloads.
- * Keep this file small; tests in every area may import it.
+ * The shared test helpers, in one module: bounded waits (timing.mjs), frame builders and parsers (frames.mjs),
+ * raw TCP clients and servers (raw.mjs), a fake clock for the hub (fake-clock.mjs), and here: a server on
+ * 127.0.0.1:0, deterministic payloads, a message queue. Tests in every area import from this file; the in-memory
+ * protocol tests may import frames.mjs alone.
  */
 import { createHash } from "node:crypto";
 import { WebSocketServer } from "../../dist/index.js";
+import { withTimeout } from "./timing.mjs";
 
-/**
- * Rejects with an Error naming `label` if `promise` has not settled within `ms` milliseconds.
- * The timer is cleared when the promise settles, so it never keeps the process alive.
- */
-export function withTimeout(promise, ms, label = "operation") {
-  let timer;
-  const limit = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
+export { withTimeout, nextEvent, waitFor, sleep, opened, closed, listening } from "./timing.mjs";
+export * from "./frames.mjs";
+export * from "./raw.mjs";
+export { FakeClock } from "./fake-clock.mjs";
 
 /** Starts a standalone WebSocketServer on 127.0.0.1 and an ephemeral port; resolves once it listens. */
 export async function startServer(options = {}) {
@@ -38,21 +34,6 @@ export async function startEchoServer(options = {}) {
     ws.onmessage = (e) => ws.send(e.data);
   });
   return wss;
-}
-
-/**
- * Resolves with the next `type` event from an EventTarget or EventEmitter (the first argument for an emitter),
- * or rejects after `ms` milliseconds.
- */
-export function nextEvent(target, type, ms = 5000) {
-  return withTimeout(
-    new Promise((resolve) => {
-      if (typeof target.addEventListener === "function") target.addEventListener(type, resolve, { once: true });
-      else target.once(type, resolve);
-    }),
-    ms,
-    `waiting for '${type}'`,
-  );
 }
 
 /** Hex SHA-256 of a string (as UTF-8) or of bytes. */

@@ -87,6 +87,16 @@ describe("Hub over the HubConnection interface (fakes, no sockets)", () => {
     assert.equal(await hub.cluster.roomSize("r"), 1);
     assert.deepEqual((await hub.cluster.ids()).sort(), [a.id, b.id].sort());
     assert.deepEqual(await hub.cluster.nodes(), { [hub.nodeId]: 2 });
+    assert.deepEqual(await hub.cluster.rooms(), { r: 1 });
+    assert.equal(hub.setMeta(a, '{"nick":"ana"}'), true);
+    assert.equal(hub.setMeta("nobody", "x"), false);
+    assert.throws(() => hub.setMeta(a, 42), TypeError);
+    assert.throws(() => hub.setMeta(a, "x".repeat(4097)), RangeError);
+    assert.equal(hub.metaOf(a), '{"nick":"ana"}');
+    assert.deepEqual(await hub.cluster.connections(), [
+      { id: a.id, node: hub.nodeId, meta: '{"nick":"ana"}' },
+      { id: b.id, node: hub.nodeId, meta: null },
+    ]);
     assert.equal(await hub.cluster.isOnline(b.id), true);
     assert.equal(await hub.cluster.isOnline("nobody"), false);
     for (const code of [1001, 1008, 1011, 1013]) assert.doesNotThrow(() => hub.disconnect("nobody", code));
@@ -197,7 +207,7 @@ describe("Hub over the HubConnection interface (fakes, no sockets)", () => {
     assert.deepEqual(hub.roomsOf(a), ["s"]);
     assert.equal(local.localCount, 2);
     assert.deepEqual(local.localMembers("r"), [b.id]);
-    assert.deepEqual([...local.snapshot()].sort(), [[a.id, ["s"]], [b.id, ["r"]]].sort());
+    assert.deepEqual([...local.snapshot()].sort(), [[a.id, ["s"], null], [b.id, ["r"], null]].sort());
     assert.equal(local.disconnectLocal(a.id, 1001, ""), true);
     assert.equal(local.disconnectLocal(b.id, 1005, ""), false, "a bad code from another node is refused, not thrown");
     const states = [];

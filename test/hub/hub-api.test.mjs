@@ -7,8 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, get as httpGet } from "node:http";
 import { Hub, HUB_DEFAULTS, InProcessAdapter, OutgoingMessage, WebSocket, WebSocketServer } from "../../dist/index.js";
-import { withTimeout, startServer, nextEvent, messageQueue } from "../helpers/index.mjs";
-import { rawConnect } from "./raw-client.mjs";
+import { withTimeout, startServer, nextEvent, messageQueue, rawConnect, waitFor, FakeClock } from "../helpers/index.mjs";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -37,18 +36,6 @@ async function setup(hubOptions = {}, serverOptions = {}) {
     await withTimeout(wss.close({ timeout: 1000 }), 5000, "wss.close");
   };
   return { wss, hub, connect, clients, stop };
-}
-
-/** Resolves after `ms` milliseconds. */
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `cond()` holds, polling; rejects after `ms`. */
-async function until(cond, ms = 5000, label = "condition") {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${label} not reached within ${ms} ms`);
-    await sleep(5);
-  }
 }
 
 describe("Hub registry: every connection under its UUID", () => {
@@ -115,9 +102,11 @@ describe("Hub registry: every connection under its UUID", () => {
       assert.equal(hub.add(serverSide), false);
       assert.throws(() => hub.attach(new WebSocketServer({ noServer: true })), /already attached/);
       hub.detach();
+      // The server's connection event has run every listener (a hub registers in one) once it is seen here.
+      const accepted = nextEvent(wss, "connection");
       const ws2 = new WebSocket(wss.url);
       await nextEvent(ws2, "open");
-      await sleep(20);
+      await accepted;
       assert.equal(hub.size, 1, "a detached hub registers nothing new");
       ws2.terminate();
     } finally {
@@ -309,18 +298,26 @@ describe("Hub rooms", () => {
 
 describe("Hub idle timeout", () => {
   it("closes a connection with no data messages for idleTimeout (1000 'idle timeout'); an active one is kept", async () => {
-    const t = await setup({ idleTimeout: 300, heartbeatInterval: 0 });
+    // On a fake clock: each step of idleTimeout / 4 (the sweep's resolution) is one advance, and the active
+    // client's message of that step reaches the hub before it. The sweep closes synchronously in advance().
+    const IDLE = 300;
+    const clock = new FakeClock();
+    const t = await setup({ idleTimeout: IDLE, heartbeatInterval: 0, clock });
     try {
       const [idle, active] = await t.clients(2);
       const closed = nextEvent(idle.ws, "close", 3000);
-      const started = Date.now();
-      const timer = setInterval(() => active.ws.send("tick"), 50);
+      const started = clock.now();
+      while (idle.server.readyState === WebSocket.OPEN && clock.now() - started < 4 * IDLE) {
+        const tick = nextEvent(t.hub, "message");
+        active.ws.send("tick");
+        await tick;
+        clock.advance(IDLE / 4);
+      }
+      const elapsed = clock.now() - started;
       const ev = await closed;
-      const elapsed = Date.now() - started;
-      clearInterval(timer);
       assert.equal(ev.code, 1000);
       assert.equal(ev.reason, "idle timeout");
-      assert.ok(elapsed >= 250 && elapsed < 800, `closed after ${elapsed} ms`);
+      assert.ok(elapsed >= IDLE && elapsed <= IDLE + IDLE / 4, `closed after ${elapsed} ms of fake time`);
       assert.equal(active.ws.readyState, WebSocket.OPEN);
       assert.equal(t.hub.stats().idleClosed, 1);
     } finally {
@@ -343,6 +340,7 @@ describe("Hub options", () => {
     assert.throws(() => new Hub(null, { maxBufferedBytes: 0 }), RangeError);
     assert.throws(() => new Hub(null, { idleTimeout: -1 }), RangeError);
     assert.throws(() => new Hub(null, { slowConsumerPolicy: "block" }), TypeError);
+    assert.throws(() => new Hub(null, { clock: { now: () => 0 } }), /clock must have a setTimeout\(\) method/);
     const hub = new Hub(null, { heartbeatInterval: 0, heartbeatTimeout: 99999, maxBufferedBytes: Infinity });
     assert.equal(hub.options.heartbeatInterval, 0);
     assert.equal(hub.options.maxBufferedBytes, Infinity);
@@ -428,7 +426,7 @@ describe("Hub stats and Prometheus text", () => {
       const [a, b] = await t.clients(2);
       a.ws.send("one");
       a.ws.send("two");
-      await until(() => t.hub.stats().messagesIn === 2, 3000, "messagesIn");
+      await waitFor(() => t.hub.stats().messagesIn === 2, "messagesIn", 3000);
       t.hub.broadcast("x");
       await a.inbox.next();
       await b.inbox.next();

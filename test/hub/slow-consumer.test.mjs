@@ -8,8 +8,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "../../dist/index.js";
-import { withTimeout, nextEvent } from "../helpers/index.mjs";
-import { rawConnect, FrameReader } from "./raw-client.mjs";
+import { withTimeout, nextEvent, rawConnect, FrameReader } from "../helpers/index.mjs";
 import { startHubChild } from "./fixtures/driver.mjs";
 
 const MiB = 1024 * 1024;
@@ -41,18 +40,21 @@ async function fastClient(port) {
   return state;
 }
 
-async function waitFor(server, cond, ms, label) {
+async function statsWhen(server, cond, ms, label) {
   const end = Date.now() + ms;
   for (;;) {
     const s = await server.request({ cmd: "stats" });
     if (cond(s)) return s;
     if (Date.now() > end) throw new Error(`${label}: not reached within ${ms} ms (${JSON.stringify(s)})`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20)); // polling the child's stats, not a fixed wait
   }
 }
 
-/** Reads what the slow peer has queued (after it resumes) until the stream goes quiet or ends. */
-function drainSlow(socket, quietMs = 500) {
+/**
+ * Reads what the slow peer has queued (after it resumes) until `expect` data messages have arrived, the stream
+ * ends, or (when the count is not known) it goes quiet.
+ */
+function drainSlow(socket, { expect = Infinity, quietMs = 500 } = {}) {
   return new Promise((resolve) => {
     const reader = new FrameReader();
     const seqs = [];
@@ -74,6 +76,7 @@ function drainSlow(socket, quietMs = 500) {
         if (f.opcode === 0x2) seqs.push(f.payload.readUInt32BE(0));
         if (f.opcode === 0x8 && f.payload.length >= 2) closeCode = f.payload.readUInt16BE(0);
       }
+      if (seqs.length >= expect) return done("count");
       arm();
     });
     socket.once("close", () => done("closed"));
@@ -86,14 +89,14 @@ function drainSlow(socket, quietMs = 500) {
 async function runScenario(t, policy) {
   const server = await startHubChild({
     hub: { maxBufferedBytes: LIMIT, slowConsumerPolicy: policy, heartbeatInterval: 0 },
-    server: { closeTimeout: 1000 },
+    server: { closeTimeout: 300 },
   });
   const clients = [];
   try {
     for (let i = 0; i < FAST; i++) clients.push(await fastClient(server.port));
     const slow = await rawConnect(server.port, { paused: true });
     slow.socket.on("error", () => {});
-    await waitFor(server, (s) => s.fast === FAST && s.size === FAST + SLOW, 5000, "clients registered");
+    await statsWhen(server, (s) => s.fast === FAST && s.size === FAST + SLOW, 5000, "clients registered");
 
     const run = await server.request({ cmd: "broadcast", total: TOTAL, size: SIZE, fastLimit: 1 * MiB }, 100_000);
     await withTimeout(Promise.all(clients.map((c) => c.done)), 30_000, "fast clients received every message");
@@ -115,15 +118,17 @@ async function runScenario(t, policy) {
       assert.ok(stats.dropped > 0, "the slow peer was skipped");
       assert.equal(stats.slowClosed, 0);
       assert.equal(run.after.size, FAST + SLOW, "dropping keeps the slow peer connected");
-      const got = await withTimeout(drainSlow(slow.socket), 20_000, "slow peer reads its backlog");
+      // Every message not dropped for the slow peer is queued for it.
+      const got = await withTimeout(drainSlow(slow.socket, { expect: COUNT - stats.dropped }), 20_000, "slow peer reads its backlog");
       assert.ok(got.seqs.length > 0 && got.seqs.length < COUNT, `slow peer got ${got.seqs.length} of ${COUNT}`);
+      assert.equal(got.seqs.length, COUNT - stats.dropped, "the slow peer gets every message not dropped");
       for (let i = 1; i < got.seqs.length; i++) assert.ok(got.seqs[i] > got.seqs[i - 1], "in order, gaps allowed");
       t.diagnostic(`slow peer received ${got.seqs.length} of ${COUNT} messages (last #${got.seqs.at(-1)})`);
     } else {
       assert.equal(stats.slowClosed, 1);
       assert.equal(stats.dropped, 0);
-      // The close frame waits behind unread data, so the server's closeTimeout (1 s) destroys the socket.
-      const s = await waitFor(server, (x) => x.size === FAST, 10_000, "slow peer gone");
+      // The close frame waits behind unread data, so the server's closeTimeout (300 ms) destroys the socket.
+      const s = await statsWhen(server, (x) => x.size === FAST, 10_000, "slow peer gone");
       assert.equal(s.stats.connections, FAST);
       const got = await withTimeout(drainSlow(slow.socket), 20_000, "slow peer reads until the end");
       assert.equal(got.how, "closed", "the server closed the slow peer's TCP connection");

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection, isValidWireCloseCode, parseClosePayload, ProtocolError, serializeClosePayload } from "../../dist/protocol/index.js";
-import { c, closePayload, hex } from "./wire.mjs";
+import { c, closePayload, hex } from "../helpers/frames.mjs";
 import { recordingHandlers } from "./recorder.mjs";
 
 function accepted(code) {

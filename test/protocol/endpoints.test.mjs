@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection, ProtocolError, ReadyState } from "../../dist/protocol/index.js";
-import { hex, parseFrames, s } from "./wire.mjs";
+import { hex, parseFrames, s } from "../helpers/frames.mjs";
 
 /** One endpoint: records events; its writes go to `wire` (what it sent, for inspection) and to the peer. */
 function endpoint(isServer, queue, options = {}) {

@@ -9,7 +9,7 @@ import {
   frameHeaderLength,
   writeFrameHeader,
 } from "../../dist/protocol/index.js";
-import { fromHex, hex } from "./wire.mjs";
+import { fromHex, hex } from "../helpers/frames.mjs";
 import { recorder } from "./recorder.mjs";
 
 const KEY = Buffer.from([0x01, 0x02, 0x03, 0x04]);

@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection } from "../../dist/protocol/index.js";
-import { frame, hex } from "./wire.mjs";
+import { frame, hex } from "../helpers/frames.mjs";
 import { prng } from "../helpers/index.mjs";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));

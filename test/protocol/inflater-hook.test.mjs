@@ -4,10 +4,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection, ProtocolError } from "../../dist/protocol/index.js";
-import { c, closePayload } from "./wire.mjs";
+import { c, closePayload } from "../helpers/frames.mjs";
 import { recordingHandlers } from "./recorder.mjs";
 
 const reverse = (b) => Buffer.from(b).reverse();
+
+/** Inflations answered on a later turn and not yet answered. */
+let pending = 0;
 
 /** An inflater that answers synchronously, on a later tick, or with an error when the payload is "ERR". */
 function inflater(mode, log) {
@@ -15,11 +18,15 @@ function inflater(mode, log) {
     inflate(payload, fin, done) {
       log.push(["inflate", payload.toString("latin1"), fin]);
       const answer = () => {
+        if (mode !== "sync") pending--;
         if (payload.toString() === "ERR") done(new ProtocolError("inflate failed", 1009, "TEST_INFLATE"), null);
         else done(null, [reverse(payload)]);
       };
       if (mode === "sync") answer();
-      else setImmediate(answer);
+      else {
+        pending++;
+        setImmediate(answer);
+      }
     },
   };
 }
@@ -38,7 +45,13 @@ function setup(mode) {
   return { conn, events };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/**
+ * Resolves once every inflation has been answered. The core is sans-I/O (no timers of its own): after the last
+ * answer, nothing more can happen, so the events recorded by then are final.
+ */
+async function settle() {
+  while (pending > 0) await new Promise((r) => setImmediate(r));
+}
 
 describe("Connection MessageInflater hook (RFC 7692 §6 RSV1 messages)", () => {
   for (const mode of ["sync", "async"]) {

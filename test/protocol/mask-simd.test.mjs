@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Connection } from "../../dist/protocol/index.js";
-import { c } from "./wire.mjs";
+import { c } from "../helpers/frames.mjs";
 import {
   applyMask,
   applyMaskPlain,
@@ -177,7 +177,7 @@ describe("RFC 6455 §5.3 masking: SIMD and word paths against the plain loop", (
     const cuts = [[1], [2, 5, 9], [13, 64, 4096], [65536], [191], [7, 65529, 3]];
     for (const size of sizes) {
       const payload = randomBytes(size);
-      const wire = c(0x2, payload); // masked with wire.mjs's KEY, as a client sends it
+      const wire = c(0x2, payload); // masked with helpers/frames.mjs's KEY, as a client sends it
       for (const pattern of cuts) {
         const messages = [];
         const conn = new Connection(

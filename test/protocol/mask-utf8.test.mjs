@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { applyMask, applyMaskPlain, applyMaskTo, Connection, isValidUtf8, Utf8Validator } from "../../dist/protocol/index.js";
-import { c, hex } from "./wire.mjs";
+import { c, hex } from "../helpers/frames.mjs";
 
 function reference(data, key, keyOff = 0) {
   const out = Buffer.alloc(data.length);

@@ -1,7 +1,7 @@
 // A sans-I/O Connection whose callbacks record what it reports, as plain values, for exact comparisons
 // (RFC 6455 §5-§7 behaviour seen from the outside). Not a test file: it only exports helpers.
 import { Connection } from "../../dist/protocol/index.js";
-import { hex } from "./wire.mjs";
+import { hex } from "../helpers/frames.mjs";
 
 /**
  * Connection callbacks that push one entry per event onto `events`: ["write", hex], ["message", isBinary, hex],

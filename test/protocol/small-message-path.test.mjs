@@ -4,17 +4,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection, FrameParser } from "../../dist/protocol/index.js";
+import { frame as wireFrame, KEY } from "../helpers/frames.mjs";
 
-const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
-
-/** One frame with a 7-bit length; masked with KEY when `masked`. */
-function frame(b0, payload, masked) {
-  const body = Buffer.from(payload);
-  if (!masked) return Buffer.concat([Buffer.from([b0, body.length]), body]);
-  const out = Buffer.from(body);
-  for (let i = 0; i < out.length; i++) out[i] ^= KEY[i & 3];
-  return Buffer.concat([Buffer.from([b0, 0x80 | body.length]), KEY, out]);
-}
+/** One frame from its first byte (FIN, RSV, opcode); masked with KEY when `masked`. */
+const frame = (b0, payload, masked) =>
+  wireFrame({ fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, payload, mask: masked ? KEY : null });
 
 /** A connection recording what it delivers; `decodeText` as given. */
 function endpoint({ isServer, decodeText = false, maxPayload }) {

@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection } from "../../dist/protocol/index.js";
-import { c, closePayload, hex, parseFrames, s } from "./wire.mjs";
+import { c, closePayload, hex, parseFrames, s } from "../helpers/frames.mjs";
 import { recorder, recordingHandlers } from "./recorder.mjs";
 
 function run(isServer, chunks) {

@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Connection, FrameParser } from "../../dist/protocol/index.js";
-import { c, closePayload, hex, s } from "./wire.mjs";
+import { c, closePayload, hex, s } from "../helpers/frames.mjs";
 
 const kosme = Buffer.from("κόσμε 😀", "utf8");
 const big = Buffer.alloc(200_000);

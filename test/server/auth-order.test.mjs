@@ -6,9 +6,8 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer } from "../../dist/index.js";
-import { connectRaw, splitHead, upgradeRequest } from "../conformance/raw-peer.mjs";
-import { c } from "../protocol/wire.mjs";
-import { withTimeout } from "../helpers/index.mjs";
+import { connectRaw, splitHead, upgradeRequest, withTimeout, waitFor } from "../helpers/index.mjs";
+import { c } from "../helpers/frames.mjs";
 
 const TIMEOUT = 5000;
 const TEXT = 0x1;
@@ -22,21 +21,11 @@ async function sendAcrossAuthentication(port, received, authStarted) {
     peer.write(Buffer.concat([Buffer.from(upgradeRequest(key), "latin1"), c(TEXT, Buffer.from("1"))]));
     await withTimeout(authStarted, TIMEOUT, "authenticate to be called");
     peer.write(c(TEXT, Buffer.from("2")));
+    // Not a wait: pacing, so that "3" arrives in a later read than "2".
     await new Promise((r) => setTimeout(r, 20));
     peer.write(c(TEXT, Buffer.from("3")));
     await peer.waitFor(() => splitHead(peer.received)?.status === 101, TIMEOUT, "the 101 response");
-    await withTimeout(
-      new Promise((resolve) => {
-        const check = setInterval(() => {
-          if (received.length >= 3) {
-            clearInterval(check);
-            resolve();
-          }
-        }, 5);
-      }),
-      TIMEOUT,
-      "three messages on the server",
-    );
+    await waitFor(() => received.length >= 3, "three messages on the server", TIMEOUT);
     assert.deepEqual(received, ["1", "2", "3"], "messages arrive whole and in the order they were sent");
   } finally {
     peer.destroy();
@@ -51,6 +40,7 @@ function slowAuth() {
     started,
     authenticate: async () => {
       signal();
+      // A slow hook by design: the frames "2" and "3" arrive while it runs.
       await new Promise((r) => setTimeout(r, 100));
       return true;
     },

@@ -10,29 +10,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocketServer, WebSocket } from "../../dist/index.js";
+import { opened, closed, nextEvent } from "../helpers/index.mjs";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-function opened(ws, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("open timed out")), ms);
-    ws.addEventListener("open", () => (clearTimeout(t), resolve(ws)), { once: true });
-    ws.addEventListener("close", (e) => (clearTimeout(t), reject(Object.assign(new Error(`closed ${e.code}`), { event: e }))), { once: true });
-  });
-}
-function closed(ws, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    if (ws.readyState === 3) return resolve(null);
-    const t = setTimeout(() => reject(new Error("close timed out")), ms);
-    ws.addEventListener("close", (e) => (clearTimeout(t), resolve(e)), { once: true });
-  });
-}
-function nextMessage(ws, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("message timed out")), ms);
-    ws.addEventListener("message", (e) => (clearTimeout(t), resolve(e.data)), { once: true });
-  });
-}
+const nextMessage = async (ws, ms = 5000) => (await nextEvent(ws, "message", ms)).data;
 function listen(server) {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
 }
@@ -59,7 +41,7 @@ async function rawStatus(port, path) {
 
 describe("RFC 6455 §4.2 server modes", () => {
   test("standalone: every connection gets a distinct UUID id; url points at the server", async () => {
-    const wss = new WebSocketServer({ port: 0 });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((r) => wss.once("listening", r));
     const ids = [];
     wss.on("connection", (ws) => ids.push(ws.id));
@@ -133,7 +115,7 @@ describe("RFC 6455 §4.2 server modes", () => {
   });
 
   test("handleProtocols picks the subprotocol; both ends report it", async () => {
-    const wss = new WebSocketServer({ port: 0, handleProtocols: (protocols) => (protocols.includes("v2.chat") ? "v2.chat" : false) });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, handleProtocols: (protocols) => (protocols.includes("v2.chat") ? "v2.chat" : false) });
     await new Promise((r) => wss.once("listening", r));
     const serverSide = new Promise((r) => wss.once("connection", (ws) => r(ws.protocol)));
     const ws = await opened(new WebSocket(wss.url, ["v1.chat", "v2.chat"]));
@@ -149,10 +131,11 @@ describe("RFC 6455 §4.2 server modes", () => {
   test("authenticate (async) sees Origin, headers and URL; accepts with data or refuses with a status", async () => {
     const seen = [];
     const wss = new WebSocketServer({
+      host: "127.0.0.1",
       port: 0,
       authenticate: async ({ req, origin, url }) => {
         seen.push({ origin, token: url.searchParams.get("token"), custom: req.headers["x-custom"] });
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setImmediate(r)); // answers in a later turn of the event loop
         if (url.searchParams.get("token") === "good") return { accept: true, data: { user: "alice" } };
         return { accept: false, status: 401, reason: "bad token" };
       },
@@ -174,7 +157,7 @@ describe("RFC 6455 §4.2 server modes", () => {
   });
 
   test("graceful close(): clients get 1001, the port is released, new upgrades are refused meanwhile", async () => {
-    const wss = new WebSocketServer({ port: 0 });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((r) => wss.once("listening", r));
     const port = wss.address().port;
     const clients = await Promise.all([1, 2].map(() => opened(new WebSocket(wss.url))));
@@ -186,7 +169,7 @@ describe("RFC 6455 §4.2 server modes", () => {
     }
     assert.equal(wss.clients.size, 0);
     // The port is free again.
-    const again = new WebSocketServer({ port });
+    const again = new WebSocketServer({ host: "127.0.0.1", port });
     await new Promise((resolve, reject) => (again.once("listening", resolve), again.once("error", reject)));
     await again.close();
   });

@@ -11,9 +11,8 @@ import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
 import { Connection } from "../../dist/protocol/index.js";
 import { WebSocket } from "../../dist/index.js";
 import { HOLD_LIMIT, readsIntoSharedBuffer, useSharedReads } from "../../dist/node/shared-read.js";
-import { acceptFor, connectRaw, splitHead, upgradeRequest } from "../conformance/raw-peer.mjs";
-import { c, parseFrames, s as serverFrame } from "../protocol/wire.mjs";
-import { prng, startEchoServer, startServer, withTimeout } from "../helpers/index.mjs";
+import { acceptFor, connectRaw, splitHead, upgradeRequest, prng, startEchoServer, startServer, withTimeout, nextEvent, waitFor } from "../helpers/index.mjs";
+import { c, parseFrames, s as serverFrame } from "../helpers/frames.mjs";
 
 const TIMEOUT = 10_000;
 
@@ -118,6 +117,7 @@ describe("shared read buffer (standalone server)", () => {
     const wss = await startServer({
       authenticate: async () => {
         started();
+        // A slow hook by design: the peer's bytes arrive while it runs.
         await new Promise((r) => setTimeout(r, 400));
         return true;
       },
@@ -143,16 +143,10 @@ describe("shared read buffer (standalone server)", () => {
       const rest = messages.slice(1);
       for (let k = 0; k < rest.length; k += 12) {
         peer.write(Buffer.concat(rest.slice(k, k + 12).map((m) => c(0x2, m))));
-        await new Promise((r) => setTimeout(r, 4));
+        await new Promise((r) => setTimeout(r, 4)); // Not a wait: pacing, so the batches arrive as separate reads
       }
       await peer.waitFor(() => splitHead(peer.received)?.status === 101, TIMEOUT, "the 101 response");
-      await withTimeout(
-        new Promise((resolve) => {
-          const t = setInterval(() => received.length >= messages.length && (clearInterval(t), resolve()), 5);
-        }),
-        TIMEOUT,
-        `${messages.length} messages on the server`,
-      );
+      await waitFor(() => received.length >= messages.length, `${messages.length} messages on the server`, TIMEOUT);
       assert.equal(received.length, messages.length);
       for (let k = 0; k < messages.length; k++) assert.ok(received[k].equals(messages[k]), `message ${k}`);
     } finally {
@@ -223,10 +217,10 @@ describe("shared read buffer (standalone server)", () => {
       // One byte per write for the first 40 bytes (every header split), then the rest in two pieces.
       for (let i = 0; i < 40; i++) {
         peer.write(wire.subarray(i, i + 1));
-        await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, 2)); // Not a wait: pacing, one read per byte
       }
       peer.write(wire.subarray(40, 30_000));
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 5)); // Not a wait: pacing
       peer.write(wire.subarray(30_000));
       const want = payloads.reduce((n, p) => n + p.length, 0);
       await peer.waitFor(() => {
@@ -302,7 +296,8 @@ describe("shared read buffer (client)", () => {
     const server = net.createServer((socket) => {
       let head = "";
       socket.on("data", (d) => {
-        if (head === null) return; // after the handshake: the client's close frame
+        // After the handshake: the client's close frame; answer it and end, so the client closes at once.
+        if (head === null) return void socket.end(serverFrame(0x8, Buffer.from([0x03, 0xe8])));
         head += d.toString("latin1");
         if (head.indexOf("\r\n\r\n") === -1) return;
         const key = /sec-websocket-key: *(\S+)/i.exec(head)[1];
@@ -312,6 +307,7 @@ describe("shared read buffer (client)", () => {
           serverFrame(0x1, "one"),
           serverFrame(0x1, "two"),
         ]));
+        // Not a wait: the peer's script sends the third message in a later packet.
         setTimeout(() => socket.write(serverFrame(0x2, Buffer.alloc(100_000, 4))), 20);
       });
       socket.on("error", () => {});
@@ -334,7 +330,9 @@ describe("shared read buffer (client)", () => {
       assert.equal(got[0], "one");
       assert.equal(got[1], "two");
       assert.ok(got[2].equals(Buffer.alloc(100_000, 4)));
+      const closed = nextEvent(client, "close");
       client.close();
+      await closed;
     } finally {
       server.close();
     }

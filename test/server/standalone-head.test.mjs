@@ -8,8 +8,7 @@ import { createServer, IncomingMessage } from "node:http";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer, WebSocket, UpgradeRequest } from "../../dist/index.js";
 import { parseRequestHead, encodeUpgradeResponse, buildUpgradeResponse, HandshakeError } from "../../dist/protocol/index.js";
-import { acceptFor, connectRaw, splitHead } from "../conformance/raw-peer.mjs";
-import { startEchoServer } from "../helpers/index.mjs";
+import { acceptFor, connectRaw, splitHead, startEchoServer, withTimeout, nextEvent } from "../helpers/index.mjs";
 
 const TIMEOUT = 5000;
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -33,7 +32,7 @@ async function nodeParse(request) {
   const s = net.connect(server.address().port, "127.0.0.1", () => s.write(request));
   s.on("error", () => {});
   try {
-    return await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error("node:http did not parse")), TIMEOUT))]);
+    return await withTimeout(seen, TIMEOUT, "node:http parsing the request");
   } finally {
     s.destroy();
     server.close();
@@ -215,7 +214,7 @@ describe("RFC 6455 §4.2.1 standalone server: the request object handlers get", 
 
 describe("standalone server: client tracking and shutdown without Node's HTTP server", () => {
   it("a closed connection has left `clients` when its close event fires", { timeout: TIMEOUT * 2 }, async () => {
-    const wss = new WebSocketServer({ port: 0 });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((r) => wss.once("listening", r));
     try {
       const inSetAtClose = new Promise((resolve) => {
@@ -233,7 +232,7 @@ describe("standalone server: client tracking and shutdown without Node's HTTP se
   });
 
   it("clientTracking: false keeps no set entry", { timeout: TIMEOUT * 2 }, async () => {
-    const wss = new WebSocketServer({ port: 0, clientTracking: false });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, clientTracking: false });
     await new Promise((r) => wss.once("listening", r));
     try {
       const opened = new Promise((r) => wss.once("connection", r));
@@ -248,18 +247,20 @@ describe("standalone server: client tracking and shutdown without Node's HTTP se
   });
 
   it("close() drops connections still sending their head and resolves", { timeout: TIMEOUT * 2 }, async () => {
-    const wss = new WebSocketServer({ port: 0 });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((r) => wss.once("listening", r));
     const peer = await connectRaw(wss.address().port, TIMEOUT);
     peer.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    await new Promise((r) => setTimeout(r, 50));
+    // Connections are taken in order: once a later client is open, the half-sent one is in the server.
+    const later = new WebSocket(wss.url);
+    await nextEvent(later, "open");
     await wss.close({ timeout: 500 });
     await peer.waitFor(() => peer.closed || peer.ended, TIMEOUT, "the half-sent connection to be dropped");
     peer.destroy();
   });
 
   it("a client that ends before its head is complete is dropped; the server keeps serving", { timeout: TIMEOUT * 2 }, async () => {
-    const wss = new WebSocketServer({ port: 0 });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((r) => wss.once("listening", r));
     try {
       const peer = await connectRaw(wss.address().port, TIMEOUT);
@@ -278,7 +279,7 @@ describe("standalone server: client tracking and shutdown without Node's HTTP se
   });
 
   it("a plain HTTP request (no upgrade) gets the reason and Connection: close", { timeout: TIMEOUT * 2 }, async () => {
-    const wss = new WebSocketServer({ port: 0 });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((r) => wss.once("listening", r));
     try {
       const peer = await connectRaw(wss.address().port, TIMEOUT);

@@ -4,9 +4,8 @@
 // (their write calls are counted, not replaced) and with `ws` as the receiving peer.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket as WsClient } from "ws";
-import { startServer, withTimeout, binaryPayload } from "../helpers/index.mjs";
+import { startServer, withTimeout, binaryPayload, waitFor } from "../helpers/index.mjs";
 
 /** Counts the calls that hand bytes to the kernel (Node's _write/_writev on the socket), without changing them. */
 function countWrites(socket) {
@@ -21,8 +20,8 @@ function countWrites(socket) {
   return counter;
 }
 
-/** Resolves once `pred()` holds (checked every 2 ms); rejects after `ms` naming `what`. */
-const waitFor = (pred, what, ms = 10_000) => withTimeout((async () => { while (!pred()) await sleep(2); })(), ms, what);
+/** A ping/pong round trip on a `ws` client: once it is back, the server has written everything sent before it. */
+const roundTrip = (client) => withTimeout(new Promise((resolve) => (client.once("pong", resolve), client.ping())), 10_000, "pong");
 
 /** Opens `n` ws clients (offering permessage-deflate only if asked); resolves with [{ client, server, writes, messages }] once all are open on both sides. */
 async function openPairs(wss, n, { deflate = false } = {}) {
@@ -47,7 +46,7 @@ describe("write batching: one write per connection per event-loop turn", () => {
   it("sends from two timer callbacks of the same turn leave in one write; nothing is written before the turn ends", async () => {
     wss = await startServer();
     const [p] = await openPairs(wss, 1);
-    await sleep(20);
+    await roundTrip(p.client);
     const before = p.writes.calls;
     let writtenInTurn = -1;
     // Two timers due at the same time run in one timers phase; Node runs nextTick callbacks between them, so a
@@ -70,7 +69,7 @@ describe("write batching: one write per connection per event-loop turn", () => {
   it("many connections, sends from one loop: one write each; order and bytes kept across an early (large) flush", async () => {
     wss = await startServer();
     const pairs = await openPairs(wss, 8);
-    await sleep(20);
+    await Promise.all(pairs.map((p) => roundTrip(p.client)));
     const big = binaryPayload(300 * 1024);
     const before = pairs.map((p) => p.writes.calls);
     for (const [i, p] of pairs.entries()) {
@@ -119,7 +118,7 @@ describe("write batching: one write per connection per event-loop turn", () => {
       await withTimeout(Promise.all(batch), 10_000, "ws opens");
     }
     await waitFor(() => servers.length === N, "server connections");
-    await sleep(20);
+    await Promise.all(clients.map(roundTrip));
     const before = servers.map((p) => p.writes.calls);
     for (const p of servers) p.ws.send("x");
     let atTickEnd = -1;

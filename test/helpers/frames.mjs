@@ -1,5 +1,6 @@
-// Hand-written RFC 6455 §5.2 frame bytes for tests, independent of the encoder under test.
-// Not a test file: it only exports helpers (test.sh runs *.test.mjs only).
+// Hand-written RFC 6455 §5.2 frame bytes for tests, independent of the encoder under test, and a parser for the
+// frames a peer sends. Not a test file: it only exports helpers (test.sh runs *.test.mjs only).
+import { randomBytes } from "node:crypto";
 
 /** Builds one frame's bytes. `mask`: a 4-byte key (Buffer/array) or null for an unmasked frame. */
 export function frame({ fin = true, rsv = 0, opcode, payload = Buffer.alloc(0), mask = null, length, extended }) {
@@ -31,6 +32,13 @@ export const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
 export const c = (opcode, payload, opts = {}) => frame({ opcode, payload, mask: KEY, ...opts });
 /** An unmasked (server) frame. */
 export const s = (opcode, payload, opts = {}) => frame({ opcode, payload, mask: null, ...opts });
+
+/** A masked client frame with a fresh random key (RFC 6455 §5.3: a client masks every frame). */
+export const clientFrame = (opcode, payload = Buffer.alloc(0)) => frame({ opcode, payload, mask: randomBytes(4) });
+/** A masked close frame with a code. */
+export const clientClose = (code = 1000) => clientFrame(0x8, closePayload(code));
+/** An unmasked server frame. */
+export const serverFrame = (opcode, payload = Buffer.alloc(0)) => frame({ opcode, payload });
 
 /** A close payload: 2-byte code + reason bytes. */
 export function closePayload(code, reason = Buffer.alloc(0)) {
@@ -76,4 +84,14 @@ export function parseFrames(buf) {
     p = q + len;
   }
   return { frames, rest: buf.subarray(p) };
+}
+
+/** Incremental parser for the frames a peer sends: push(chunk) returns the frames completed by it (parseFrames). */
+export class FrameReader {
+  #buf = Buffer.alloc(0);
+  push(chunk) {
+    const { frames, rest } = parseFrames(this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]));
+    this.#buf = rest;
+    return frames;
+  }
 }

@@ -1,4 +1,5 @@
-// A raw TCP peer for the conformance suites: the opening handshake by hand and exact bytes both ways.
+// Raw TCP peers: the opening handshake by hand and exact bytes both ways, for peers our WebSocket class would not
+// be (one that never answers pings, one that stops reading, one that sends what a wshub endpoint never would).
 // Not a test file: it only exports helpers (test.sh runs *.test.mjs only).
 import net from "node:net";
 import { createHash, randomBytes } from "node:crypto";
@@ -8,15 +9,20 @@ export const acceptFor = (key) => createHash("sha1").update(key + GUID).digest("
 
 /** A TCP socket that collects every byte it receives and can wait for conditions with a deadline. */
 export class RawPeer {
+  // Chunks are joined only when `received` is read, so a large message is not copied once per chunk.
+  #received = Buffer.alloc(0);
+  #chunks = [];
+  #length = 0;
+
   constructor(socket) {
     this.socket = socket;
-    this.received = Buffer.alloc(0);
     this.ended = false; // the peer sent FIN
     this.closed = false;
     this.errors = [];
     this.waiters = new Set();
     socket.on("data", (d) => {
-      this.received = Buffer.concat([this.received, d]);
+      this.#chunks.push(d);
+      this.#length += d.length;
       this.#notify();
     });
     socket.on("end", () => {
@@ -33,6 +39,26 @@ export class RawPeer {
       this.errors.push(err);
       this.#notify();
     });
+  }
+
+  /** Every byte received (after the handshake, once openWebSocket() has run). */
+  get received() {
+    if (this.#chunks.length > 0) {
+      this.#received = Buffer.concat([this.#received, ...this.#chunks]);
+      this.#chunks = [];
+    }
+    return this.#received;
+  }
+
+  set received(bytes) {
+    this.#chunks = [];
+    this.#received = bytes;
+    this.#length = bytes.length;
+  }
+
+  /** received.length, without joining the chunks. */
+  get receivedLength() {
+    return this.#length;
   }
 
   #notify() {
@@ -102,8 +128,8 @@ export function splitHead(buf) {
 }
 
 /** A valid client upgrade request. `lines` replaces the default header lines when given. */
-export function upgradeRequest(key, { path = "/", lines } = {}) {
-  const l = lines ?? ["Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade", `Sec-WebSocket-Key: ${key}`, "Sec-WebSocket-Version: 13"];
+export function upgradeRequest(key, { path = "/", lines, host = "127.0.0.1" } = {}) {
+  const l = lines ?? [`Host: ${host}`, "Upgrade: websocket", "Connection: Upgrade", `Sec-WebSocket-Key: ${key}`, "Sec-WebSocket-Version: 13"];
   return `GET ${path} HTTP/1.1\r\n${l.join("\r\n")}\r\n\r\n`;
 }
 
@@ -136,4 +162,79 @@ export function diffAt(actual, expected) {
   while (i < n && actual[i] === expected[i]) i++;
   const show = (b) => b.subarray(Math.max(0, i - 4), i + 12).toString("hex");
   return `lengths ${actual.length} vs expected ${expected.length}; first difference at byte ${i}: got …${show(actual)}… expected …${show(expected)}…`;
+}
+
+/**
+ * Opens a TCP connection and completes the opening handshake. Resolves with the socket (data listeners removed;
+ * paused if `paused`) and any bytes that followed the 101 response; rejects on a non-101 answer, an error, or
+ * after `ms`.
+ */
+export function rawConnect(port, { host = "127.0.0.1", path = "/", ms = 10_000, paused = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, host);
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => fail(new Error(`raw handshake timed out after ${ms} ms`)), ms);
+    const fail = (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    const onData = (chunk) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const head = splitHead(buf);
+      if (head === null) return;
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("error", fail);
+      // Paused: nothing more is read until the caller resumes, so the kernel buffers fill and the server's grow.
+      if (paused) socket.pause();
+      if (head.status !== 101) {
+        socket.destroy();
+        reject(new Error(`handshake refused: ${head.statusLine}`));
+        return;
+      }
+      resolve({ socket, rest: head.rest });
+    };
+    socket.on("data", onData);
+    socket.on("error", fail);
+    socket.once("connect", () => {
+      socket.write(upgradeRequest(randomBytes(16).toString("base64"), { path, lines: undefined, host: `${host}:${port}` }));
+    });
+  });
+}
+
+/**
+ * A raw TCP server that answers the opening handshake itself and then runs `behave(socket)`, to send what a wshub
+ * server never would (or to vanish mid-stream). Resolves with { url, close() }.
+ */
+export async function startRawServer(behave) {
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    let head = Buffer.alloc(0);
+    const onData = (chunk) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      socket.off("data", onData);
+      const key = /sec-websocket-key:\s*(\S+)/i.exec(head.subarray(0, end).toString("latin1"))[1];
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          `Sec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
+      );
+      behave(socket);
+    };
+    socket.on("data", onData);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `ws://127.0.0.1:${server.address().port}/`,
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
 }
