@@ -416,9 +416,7 @@ export class Hub<C extends HubConnection = HubConnection> extends EventEmitter<H
     if (this.#closing !== null) return this.#closing;
     const code = options.code ?? CloseCode.GoingAway;
     const reason = options.reason ?? "";
-    checkCloseArgs(code, reason);
     const timeout = options.timeout ?? this.options.closeTimeout;
-    if (!(timeout >= 0)) throw new RangeError(`hub.close(): timeout must be a number >= 0, got ${String(timeout)}`);
     this.#closeCode = code;
     this.#closeReason = reason;
     this.#closing = this.#shutdown(timeout);

@@ -6,9 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { WebSocket } from "../../dist/index.js";
 import { Connection as CoreConnection } from "../../dist/protocol/index.js";
-import { startServer, withTimeout } from "../helpers/index.mjs";
-import { rawConnect, FrameReader } from "../hub/raw-client.mjs";
-import { startRawServer } from "./fixtures.mjs";
+import { startServer, withTimeout, rawConnect, FrameReader, startRawServer } from "../helpers/index.mjs";
 
 // Autobahn 6.4.3's payload: "κόσμε" (valid), then F4 90 80 80 (above U+10FFFF: invalid at its second byte), then "edited".
 const VALID = Buffer.from("cebae1bdb9cf83cebcceb5", "hex");
