@@ -5,16 +5,22 @@
  * then the event handlers are kept in fields and called directly (fire()).
  */
 import type { WebSocketBase } from "./websocket-base.js";
+import type { CloseEvent, WebSocketErrorEvent } from "./events.js";
 import {
   EventTargetBase,
   createEventTargetState,
   fireWithoutListeners,
+  isThenable,
+  reportHandlerError,
   installLazyEventTargetState,
   lazyTargets,
 } from "./node-events.js";
 
 /** An event handler IDL attribute value ([LegacyTreatNonObjectAsNull] EventHandler). */
-export type EventHandlerValue = ((this: WebSocketBase, ev: any) => any) | object | null;
+export type EventHandlerValue = ((this: WebSocketBase, ev: Event) => unknown) | object | null;
+
+/** The value of an event handler attribute (onopen, onmessage, onerror, onclose): a function of its event, or null. */
+export type WebSocketEventHandler<E extends Event> = ((this: WebSocketBase, ev: E) => unknown) | null;
 
 /** The handler state few connections need, kept by the subclass with its other rarely used state. */
 export interface HandlerSlots {
@@ -54,31 +60,31 @@ export abstract class WebSocketEventTarget extends EventTargetBase {
 
   // ---- event handler IDL attributes (HTML §8.1.8.1) ----
 
-  get onopen(): EventHandlerValue {
+  get onopen(): WebSocketEventHandler<Event> {
     const slots = this.handlerSlots(false);
-    return slots !== null ? slots.onopen : null;
+    return (slots !== null ? slots.onopen : null) as WebSocketEventHandler<Event>;
   }
-  set onopen(v: EventHandlerValue) {
+  set onopen(v: WebSocketEventHandler<Event>) {
     const value = this.#setHandler(Handler.Open, v);
     const slots = this.handlerSlots(value !== null);
     if (slots !== null) slots.onopen = value;
   }
-  get onmessage(): EventHandlerValue {
-    return this.#onmessage;
+  get onmessage(): WebSocketEventHandler<MessageEvent> {
+    return this.#onmessage as WebSocketEventHandler<MessageEvent>;
   }
-  set onmessage(v: EventHandlerValue) {
+  set onmessage(v: WebSocketEventHandler<MessageEvent>) {
     this.#onmessage = this.#setHandler(Handler.Message, v);
   }
-  get onerror(): EventHandlerValue {
-    return this.#onerror;
+  get onerror(): WebSocketEventHandler<WebSocketErrorEvent> {
+    return this.#onerror as WebSocketEventHandler<WebSocketErrorEvent>;
   }
-  set onerror(v: EventHandlerValue) {
+  set onerror(v: WebSocketEventHandler<WebSocketErrorEvent>) {
     this.#onerror = this.#setHandler(Handler.Error, v);
   }
-  get onclose(): EventHandlerValue {
-    return this.#onclose;
+  get onclose(): WebSocketEventHandler<CloseEvent> {
+    return this.#onclose as WebSocketEventHandler<CloseEvent>;
   }
-  set onclose(v: EventHandlerValue) {
+  set onclose(v: WebSocketEventHandler<CloseEvent>) {
     this.#onclose = this.#setHandler(Handler.Close, v);
   }
 
@@ -118,8 +124,15 @@ export abstract class WebSocketEventTarget extends EventTargetBase {
       const fn = target.#handler(index);
       if (typeof fn !== "function") return;
       // Called with this = the event's currentTarget; a return value of false cancels the event.
-      const r = (fn as (this: WebSocketEventTarget, ev: Event) => unknown).call(target, ev);
+      let r: unknown;
+      try {
+        r = (fn as (this: WebSocketEventTarget, ev: Event) => unknown).call(target, ev);
+      } catch (err) {
+        reportHandlerError(target, err);
+        return;
+      }
       if (r === false) ev.preventDefault();
+      else if (isThenable(r)) r.then(undefined, (err: unknown) => reportHandlerError(target, err));
     };
   }
 
@@ -149,7 +162,7 @@ export abstract class WebSocketEventTarget extends EventTargetBase {
   }
 
   /**
-   * Dispatches an event this object fires itself. With listener state this is dispatchEvent(). Without it the
+   * @internal Dispatches an event this object fires itself. With listener state this is dispatchEvent(). Without it the
    * only possible receiver is the event handler `handler`, called as Node's EventTarget would call its
    * listener: target and currentTarget set, this = the WebSocket, false cancels, a throw is reported (not
    * propagated) on the next tick.
@@ -162,7 +175,7 @@ export abstract class WebSocketEventTarget extends EventTargetBase {
     fireWithoutListeners(this, ev, handler);
   }
 
-  /** Whether an event of this type, fired now, could reach anything (false: it need not be created). */
+  /** @internal Whether an event of this type, fired now, could reach anything (false: it need not be created). */
   protected wants(handler: EventHandlerValue): boolean {
     return this.#listening || handler !== null;
   }

@@ -3,8 +3,11 @@
  * provides one (WHATWG WebSockets: "The CloseEvent interface").
  */
 
-/** CloseEventInit: { wasClean = false, code = 0, reason = "" }. */
-export interface CloseEventInit extends EventInit {
+/** CloseEventInit: { wasClean = false, code = 0, reason = "" } and EventInit's members (no DOM lib needed). */
+export interface CloseEventInit {
+  bubbles?: boolean;
+  cancelable?: boolean;
+  composed?: boolean;
   wasClean?: boolean;
   code?: number;
   reason?: string;

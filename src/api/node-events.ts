@@ -33,7 +33,7 @@ export const createMessageEvent: (data: unknown, origin: string) => MessageEvent
   if (!kData || !kOrigin || !kLastEventId || !kSource || !kPorts) return viaConstructor;
   type Slots = Record<symbol, unknown>;
   // The ports attribute is a FrozenArray<MessagePort>; a WebSocket's message events never carry ports.
-  const NO_PORTS: readonly MessagePort[] = Object.freeze([]);
+  const NO_PORTS: readonly unknown[] = Object.freeze([]);
   class ReceivedMessageEvent extends Event {
     constructor(data: unknown, origin: string) {
       super("message");
@@ -138,6 +138,21 @@ export function installLazyEventTargetState(proto: object, materialize: (obj: un
   }
 }
 
+/**
+ * Reports an exception (or rejection) of an event handler: to the target's reportError() when it has one (a
+ * server-side connection reports to its server), else as Node's EventTarget reports a listener's: thrown again on
+ * the next tick.
+ */
+export function reportHandlerError(target: object, err: unknown): void {
+  const t = target as { reportError?: (err: unknown) => void };
+  if (typeof t.reportError === "function") t.reportError(err);
+  else process.nextTick(rethrow, err);
+}
+
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === "object" && v !== null && typeof (v as PromiseLike<unknown>).then === "function";
+}
+
 /** Errors thrown by a listener are reported as Node's EventTarget reports them: rethrown on the next tick. */
 function rethrow(err: unknown): never {
   throw err;
@@ -156,8 +171,9 @@ export function fireWithoutListeners(target: EventTarget, ev: Event, handler: un
   try {
     const r = (handler as (this: EventTarget, ev: Event) => unknown).call(target, ev);
     if (r === false) ev.preventDefault();
+    else if (isThenable(r)) r.then(undefined, (err: unknown) => reportHandlerError(target, err));
   } catch (err) {
-    process.nextTick(rethrow, err);
+    reportHandlerError(target, err);
   }
   slots[kDispatching!] = false;
 }

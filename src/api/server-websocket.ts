@@ -4,11 +4,12 @@ import { randomFillSync } from "node:crypto";
 import { SocketTransport } from "../node/socket-transport.js";
 import { SharedDeflateMessage } from "../node/deflate-shared.js";
 import type { UpgradeRequest } from "../node/upgrade-listener.js";
-import { isValidWireCloseCode } from "../protocol/close.js";
 import { MAX_CLOSE_REASON_BYTES, ReadyState } from "../protocol/constants.js";
 import type { HubConnection } from "../hub/connection.js";
 import type { OutgoingMessage } from "../hub/message.js";
-import { WebSocketBase, defineReadyStateConstants } from "./websocket-base.js";
+import { WebSocketBase } from "./websocket-base.js";
+import { defineReadyStateConstants } from "./webidl.js";
+import { checkCloseReason, checkWireCloseCode } from "../protocol/close.js";
 
 /**
  * The upgrade request a connection came from: Node's IncomingMessage when the server is attached to an
@@ -27,11 +28,15 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase implements HubCo
   /** The server's `clients` set while this connection is in it (client tracking): left on close. */
   #clients: Set<ServerWebSocket<T>> | null = null;
 
+  /** Where exceptions of this connection's handlers and listeners go (the server's `error` event, or stderr). */
+  #report: ErrorReporter;
+
   /** @internal Created by WebSocketServer. */
-  constructor(request: ServerRequest, url: string, data: T) {
+  constructor(request: ServerRequest, url: string, data: T, report: ErrorReporter = reportToStderr) {
     super();
     this.request = request;
     this.data = data;
+    this.#report = report;
     this.setUrl(url);
     this.setDefaultBinaryType("nodebuffer");
   }
@@ -52,6 +57,36 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase implements HubCo
     clients.add(this);
   }
 
+  /**
+   * close(code, reason): a server may send any code RFC 6455 §7.4 allows on the wire (1000-1003, 1007-1014,
+   * 3000-4999), not only the browser's 1000 and 3000-4999: 1001 "going away", 1008 "policy violation", 1011
+   * "internal error", 1013 "try again later"... Any other code (1004-1006, 1015, < 1000, 1016-2999, > 4999)
+   * throws a RangeError; so does a reason of more than 123 UTF-8 bytes.
+   */
+  override close(code?: number, reason?: string): void {
+    const c = checkWireCloseCode("ServerWebSocket.close", code);
+    const r = checkCloseReason("ServerWebSocket.close", reason);
+    this.closeInternal(c, r);
+  }
+
+  /**
+   * Listeners of a server-side connection cannot crash the server: what one throws, or the promise it returns
+   * rejects with, goes to the server's `error` event (or stderr when it has no listener).
+   */
+  override addEventListener(type: string, listener: Listener | null, options?: Parameters<EventTarget["addEventListener"]>[2]): void {
+    super.addEventListener(type, listener === null || listener === undefined ? (listener as unknown as Listener) : containedListener(listener), options);
+  }
+
+  override removeEventListener(type: string, listener: Listener | null, options?: Parameters<EventTarget["removeEventListener"]>[2]): void {
+    super.removeEventListener(type, listener === null || listener === undefined ? (listener as unknown as Listener) : (wrappers.get(listener) ?? listener), options);
+  }
+
+  /** @internal Where exceptions of this connection's handlers go (see reportHandlerError). */
+  reportError(err: unknown): void {
+    this.#report(err);
+  }
+
+  /** @internal */
   override onClosed(code: number, reason: string, wasClean: boolean): void {
     const clients = this.#clients;
     if (clients !== null) {
@@ -59,26 +94,6 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase implements HubCo
       clients.delete(this);
     }
     super.onClosed(code, reason, wasClean);
-  }
-
-  /**
-   * Starts the closing handshake. Unlike the browser's close() (1000 and 3000–4999 only), a server may send every
-   * code RFC 6455 §7.4 defines for the wire: 1000–1003, 1007–1014 and 3000–4999 (e.g. 1001 going away, 1008 policy
-   * violation, 1011 internal error, 1013 try again later). Other codes (1004–1006, 1015, 1016–2999, < 1000) throw a
-   * RangeError, and so does a reason over 123 bytes of UTF-8 (RFC 6455 §5.5).
-   */
-  override close(code?: number, reason?: string): void {
-    if (code !== undefined && (typeof code !== "number" || !Number.isInteger(code) || !isValidWireCloseCode(code))) {
-      throw new RangeError(`close code must be 1000-1003, 1007-1014 or 3000-4999 (RFC 6455 §7.4), got ${String(code)}`);
-    }
-    let reasonBytes: Buffer | undefined;
-    if (reason !== undefined) {
-      reasonBytes = Buffer.from(`${reason}`, "utf8");
-      if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
-        throw new RangeError(`close reason must be ${MAX_CLOSE_REASON_BYTES} bytes of UTF-8 or less, got ${reasonBytes.length}`);
-      }
-    }
-    this.closeInternal(code, reasonBytes);
   }
 
   // ---- HubConnection: what a Hub uses ----
@@ -157,13 +172,49 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase implements HubCo
     });
   }
 
-  /** Node extra: the transport (socket and protocol core), for advanced uses. */
+  /** @internal The transport (socket and protocol core). */
   get _transport(): SocketTransport | null {
     return this.transport;
   }
 }
 
 defineReadyStateConstants(ServerWebSocket);
+Object.defineProperty(ServerWebSocket.prototype.close, "length", { value: 0 });
+
+/** Receives an exception of application code (a handler, a listener, a hook). */
+export type ErrorReporter = (err: unknown) => void;
+
+/** Reports an exception of application code to stderr (the process goes on). */
+export function reportToStderr(err: unknown): void {
+  const text = err instanceof Error ? (err.stack ?? String(err)) : String(err);
+  process.stderr.write(`wshub: an application callback failed: ${text}\n`);
+}
+
+/** What addEventListener() takes: a function or an object with handleEvent(). */
+type Listener = Parameters<EventTarget["addEventListener"]>[1];
+
+/** The wrapper of each listener (one per listener, so adding it twice or removing it finds the same one). */
+const wrappers = new WeakMap<object, (this: ServerWebSocket, ev: Event) => void>();
+
+function containedListener(listener: Listener): (this: ServerWebSocket, ev: Event) => void {
+  let w = wrappers.get(listener);
+  if (w === undefined) {
+    w = function containedListener(this: ServerWebSocket, ev: Event): void {
+      let r: unknown;
+      try {
+        r = typeof listener === "function" ? listener.call(this, ev) : (listener as { handleEvent(ev: Event): unknown }).handleEvent(ev);
+      } catch (err) {
+        this.reportError(err);
+        return;
+      }
+      if (typeof r === "object" && r !== null && typeof (r as PromiseLike<unknown>).then === "function") {
+        (r as PromiseLike<unknown>).then(undefined, (err: unknown) => this.reportError(err));
+      }
+    };
+    wrappers.set(listener, w);
+  }
+  return w;
+}
 
 // Connection ids: random (version 4) UUIDs, RFC 4122 §4.4. crypto.randomUUID() builds its result by string
 // concatenation, a tree of ~14 string objects (~450 bytes) kept per connection; this writes the 36 characters

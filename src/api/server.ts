@@ -8,6 +8,8 @@ import { EventEmitter } from "node:events";
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Socket, AddressInfo, Server as NetServer } from "node:net";
+import type { Duplex } from "node:stream";
+import { Server as TlsServer } from "node:tls";
 import { upgradeResponseText, validateUpgradeRequest, type ValidatedUpgrade } from "../protocol/handshake.js";
 import type { HeaderMap } from "../protocol/http-head.js";
 import { HandshakeError } from "../protocol/errors.js";
@@ -19,7 +21,10 @@ import { PerMessageDeflate } from "../node/deflate.js";
 import { resolveServerDeflate, type PerMessageDeflateOptions } from "../node/deflate-options.js";
 import { UpgradeListener, UpgradeRequest, ignoreError, refuseUpgrade } from "../node/upgrade-listener.js";
 import { dropSharedReads, readsIntoSharedBuffer } from "../node/shared-read.js";
-import { ServerWebSocket, type ServerRequest } from "./server-websocket.js";
+import { ServerWebSocket, reportToStderr, type ServerRequest } from "./server-websocket.js";
+import { checkServerOptions } from "./option-checks.js";
+import { claimed, markUpgradeListener, refusalOf, unclaimedUpgrade } from "./upgrade-hooks.js";
+import { checkCloseOptions } from "../protocol/close.js";
 
 export type { ServerRequest } from "./server-websocket.js";
 
@@ -101,7 +106,7 @@ export interface WebSocketServerEvents<T> {
   upgradeError: [err: HandshakeError, req: ServerRequest];
 }
 
-export class WebSocketServer<T = unknown> extends EventEmitter {
+export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEvents<T>> {
   readonly options: Resolved<T>;
   /** Every open connection (when clientTracking is on). */
   readonly clients = new Set<ServerWebSocket<T>>();
@@ -113,10 +118,26 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
   #deflate: ReturnType<typeof resolveServerDeflate> = null;
   #transportOptions: TransportOptions | null = null;
   #lastUrl: { scheme: string; host: string; path: string; url: string } | null = null;
-  #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => this.#routeUpgrade(req, socket, head);
+  #onUpgrade = markUpgradeListener((req: IncomingMessage, socket: Socket, head: Buffer) => this.#routeUpgrade(req, socket, head));
+  /**
+   * Reports an exception of application code (authenticate, handleProtocols, a listener or handler of a
+   * connection, a `connection` listener): to the `error` event when it has a listener, else to stderr. Never thrown.
+   */
+  #report = (err: unknown): void => {
+    if (this.listenerCount("error") > 0) {
+      try {
+        this.emit("error", err instanceof Error ? err : new Error(String(err)));
+        return;
+      } catch (e) {
+        err = e;
+      }
+    }
+    reportToStderr(err);
+  };
 
   constructor(options: WebSocketServerOptions<T> = {}, callback?: () => void) {
-    super();
+    super({ captureRejections: true });
+    checkServerOptions(options);
     this.options = {
       ...options,
       maxPayload: options.maxPayload ?? SERVER_DEFAULTS.maxPayload,
@@ -146,6 +167,12 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     }
   }
 
+  /** @internal A `connection` (or other) listener's returned promise rejected (captureRejections): reported. */
+  override [EventEmitter.captureRejectionSymbol](err: unknown, event: unknown, ..._args: unknown[]): void {
+    if (event === "error") reportToStderr(err);
+    else this.#report(err);
+  }
+
   /** The bound address of a standalone or attached server, or null. */
   address(): AddressInfo | string | null {
     return this.#server?.address() ?? null;
@@ -156,7 +183,9 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     const a = this.address();
     if (a === null || typeof a === "string") return "";
     const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
-    return `ws://${host}:${a.port}${this.options.path ?? "/"}`;
+    // An https server (a tls.Server) serves wss:.
+    const scheme = this.#server instanceof TlsServer ? "wss" : "ws";
+    return `${scheme}://${host}:${a.port}${this.options.path ?? "/"}`;
   }
 
   /** Whether a request is for this server (by path). */
@@ -168,14 +197,46 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
   }
 
   #routeUpgrade(req: ServerRequest, socket: Socket, head: Buffer): void {
+    try {
+      this.#route(req, socket, head);
+    } catch (err) {
+      this.#internalError(socket as Socket, req, err);
+    }
+  }
+
+  /**
+   * Anything unexpected while answering an upgrade (a bug, or application code that threw): reported, and the
+   * handshake answered 500 with a generic reason (never the exception's text), or the socket destroyed if the
+   * 101 was already sent.
+   */
+  #internalError(socket: Socket, req: ServerRequest, err: unknown): void {
+    this.#report(err);
+    try {
+      this.#refuse(socket, req, new HandshakeError("internal server error", 500, "WS_ERR_INTERNAL"));
+    } catch {
+      socket.destroy();
+    }
+  }
+
+  #route(req: ServerRequest, socket: Socket, head: Buffer): void {
     if (!this.shouldHandle(req)) {
-      // Another listener on a shared http server may own this path; answer only when there is none.
-      if (this.#listener === null && this.#server !== null && this.#server.listenerCount("upgrade") > 1) return;
-      socket.on("error", noop);
-      this.#refuse(socket, req, new HandshakeError(`no WebSocket endpoint at ${req.url}`, 404, "WS_ERR_NOT_FOUND"));
+      // Another listener on a shared http server may own this path: once they all have run (next tick), the
+      // upgrade is answered 404 if no WebSocketServer took it and every listener is one (unclaimedUpgrade).
+      if (this.#listener === null && this.#server !== null && this.#server.listenerCount("upgrade") > 1) {
+        process.nextTick(unclaimedUpgrade, this.#server, socket, () => this.#notFound(req, socket));
+        return;
+      }
+      this.#notFound(req, socket);
       return;
     }
     this.#upgrade(req, socket, head, null);
+  }
+
+  /** No endpoint at this path: 404 (RFC 6455 §4.2.1: a server that does not handle the request answers an HTTP error). */
+  #notFound(req: ServerRequest, socket: Socket): void {
+    claimed.add(socket);
+    socket.on("error", noop);
+    this.#refuse(socket, req, new HandshakeError("no WebSocket endpoint at this path", 404, "WS_ERR_NOT_FOUND"));
   }
 
   #refuse(socket: Socket, req: ServerRequest, err: HandshakeError): void {
@@ -189,12 +250,17 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
    * Completes (or refuses) the opening handshake for an upgrade request. On success calls `callback`
    * with the open connection; the socket is answered and closed otherwise.
    */
-  handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, callback: (ws: ServerWebSocket<T>, req: IncomingMessage) => void): void {
-    this.#upgrade(req, socket, head, callback as (ws: ServerWebSocket<T>, req: ServerRequest) => void);
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: ServerWebSocket<T>, req: IncomingMessage) => void): void {
+    try {
+      this.#upgrade(req, socket as Socket, head, callback as (ws: ServerWebSocket<T>, req: ServerRequest) => void);
+    } catch (err) {
+      this.#internalError(socket as Socket, req, err);
+    }
   }
 
   /** The opening handshake for either kind of request; `callback` null emits 'connection'. */
   #upgrade(req: ServerRequest, socket: Socket, head: Buffer, callback: ((ws: ServerWebSocket<T>, req: ServerRequest) => void) | null): void {
+    claimed.add(socket);
     // Errors are ignored until the connection's transport listens (a standalone server's socket already does).
     if (!(req instanceof UpgradeRequest)) socket.on("error", ignoreError);
     if (this.#closing) {
@@ -234,18 +300,22 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
           clearTimeout(timer);
           if (!this.#pending.has(socket)) return;
           this.#pending.delete(socket);
-          if (decision === true) this.#complete(req, socket, head, validated, undefined as T, callback);
-          else if (decision === false || decision === undefined || decision === null) {
-            this.#refuse(socket, req, new HandshakeError("connection refused", 403, "WS_ERR_REFUSED"));
-          } else if (decision.accept) this.#complete(req, socket, head, validated, decision.data as T, callback);
-          else {
-            this.#refuse(socket, req, new HandshakeError(decision.reason ?? "connection refused", decision.status ?? 403, "WS_ERR_REFUSED", decision.headers));
+          try {
+            if (decision === true) this.#complete(req, socket, head, validated, undefined as T, callback);
+            else if (decision === false || decision === undefined || decision === null) {
+              this.#refuse(socket, req, new HandshakeError("connection refused", 403, "WS_ERR_REFUSED"));
+            } else if (typeof decision === "object" && decision.accept === true) this.#complete(req, socket, head, validated, decision.data as T, callback);
+            else this.#refuse(socket, req, refusalOf(decision));
+          } catch (err) {
+            this.#internalError(socket, req, err);
           }
         },
         (err: unknown) => {
           clearTimeout(timer);
           if (!this.#pending.has(socket)) return;
-          this.#refuse(socket, req, new HandshakeError(`authentication failed: ${(err as Error)?.message ?? err}`, 500, "WS_ERR_AUTH_FAILED"));
+          // The exception's text is not sent: it may hold anything (a secret, a stack).
+          this.#report(err);
+          this.#refuse(socket, req, new HandshakeError("authentication failed", 500, "WS_ERR_AUTH_FAILED"));
         },
       );
   }
@@ -266,10 +336,16 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     let protocol = "";
     const protocolPick = this.options.handleProtocols;
     if (protocolPick !== undefined && validated.protocols.length > 0) {
-      const p = protocolPick(validated.protocols, req);
+      let p: unknown;
+      try {
+        p = protocolPick(validated.protocols, req);
+      } catch (err) {
+        this.#internalError(socket, req, err);
+        return;
+      }
       if (typeof p === "string" && p !== "") {
         if (!validated.protocols.includes(p)) {
-          this.#refuse(socket, req, new HandshakeError(`selected subprotocol ${p} was not offered`, 500, "WS_ERR_INVALID_PROTOCOL"));
+          this.#internalError(socket, req, new Error(`handleProtocols selected the subprotocol ${JSON.stringify(p)}, which the client did not offer`));
           return;
         }
         protocol = p;
@@ -281,7 +357,7 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     const extensions = agreement !== null ? agreement.response : "";
     // RFC 6455 §4.2.2 step 5: the 101 response, in one write.
     socket.write(upgradeResponseText(validated.key, protocol, extensions), "latin1");
-    const ws = new ServerWebSocket<T>(req, this.#urlOf(req, socket), data);
+    const ws = new ServerWebSocket<T>(req, this.#urlOf(req, socket), data, this.#report);
     socket.removeListener("error", ignoreError);
     // The bytes that followed the request head come first. On a paused socket (an http server's 'upgrade', or a
     // standalone server's after asynchronous authentication) bytes that arrived since wait in its buffer: the head
@@ -301,8 +377,13 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     );
     ws.open(transport, protocol, extensions);
     if (this.options.clientTracking) ws.track(this.clients);
-    if (callback === null) this.emit("connection", ws, req);
-    else callback(ws, req);
+    // Application code: what it throws is reported; the connection stays (it is open, and may be used already).
+    try {
+      if (callback === null) this.emit("connection", ws, req);
+      else callback(ws, req);
+    } catch (err) {
+      this.#report(err);
+    }
     if (req instanceof UpgradeRequest) req.compact();
   }
 
@@ -338,6 +419,7 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
    * closeTimeout, destroy the rest, close a server this instance created. Resolves when all sockets are gone.
    */
   async close(options: { code?: number; reason?: string; timeout?: number } = {}): Promise<void> {
+    checkCloseOptions(options, "wss.close");
     if (this.#closing) return;
     this.#closing = true;
     const server = this.#server;
@@ -371,6 +453,8 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
 }
 
 function noop(): void {}
+
+
 
 const NO_HEAD = Buffer.alloc(0);
 

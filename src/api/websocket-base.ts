@@ -8,7 +8,7 @@ import { ReadyState } from "../protocol/constants.js";
 import { MERGE_THRESHOLD } from "../protocol/frame.js";
 import type { SocketTransport, TransportListener } from "../node/socket-transport.js";
 import { CloseEvent, PingPongEvent, createErrorEvent } from "./events.js";
-import { WebSocketEventTarget, type EventHandlerValue, type HandlerSlots } from "./event-target.js";
+import { WebSocketEventTarget, type EventHandlerValue, type HandlerSlots, type WebSocketEventHandler } from "./event-target.js";
 import { createMessageEvent } from "./node-events.js";
 import { SendQueue, type PendingClose, type SendQueueHost } from "./send-queue.js";
 import {
@@ -24,9 +24,9 @@ import {
   type SendData,
 } from "./webidl.js";
 
-export { defineReadyStateConstants, type BinaryType, type SendData };
+export { type BinaryType, type SendData };
 
-export type { EventHandlerValue };
+export type { EventHandlerValue, WebSocketEventHandler };
 
 /**
  * What few connections ever need (a send after the closing handshake started, queued Blobs, a failure, listener
@@ -48,7 +48,8 @@ interface RareState extends HandlerSlots {
 const EMPTY = Buffer.alloc(0);
 
 /** The WebSocket interface; its event handlers and event dispatch are those of WebSocketEventTarget. */
-export class WebSocketBase extends WebSocketEventTarget implements TransportListener {
+// (It implements TransportListener structurally: those methods are internal, so the public .d.ts does not name it.)
+export class WebSocketBase extends WebSocketEventTarget {
   // WebIDL constants, on the interface object and on the prototype (defined below the class as read-only).
   declare static readonly CONNECTING: 0;
   declare static readonly OPEN: 1;
@@ -311,6 +312,7 @@ export class WebSocketBase extends WebSocketEventTarget implements TransportList
    * "When a WebSocket message has been received with type type and data data". Text messages arrive decoded
    * through onTextMessage (the transport delivers them so because that method exists); this takes binary ones.
    */
+  /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
     // 1. If ready state is not OPEN, then return.
     if (this.#readyState !== ReadyState.OPEN) return;
@@ -331,6 +333,7 @@ export class WebSocketBase extends WebSocketEventTarget implements TransportList
   }
 
   /** The same steps for a text message (type text), whose data the core has already decoded to a string. */
+  /** @internal */
   onTextMessage(text: string): void {
     // 1. If ready state is not OPEN, then return.
     if (this.#readyState !== ReadyState.OPEN) return;
@@ -340,21 +343,25 @@ export class WebSocketBase extends WebSocketEventTarget implements TransportList
     this.fire(createMessageEvent(text, (this.#origin ??= originOf(this.#url))), handler);
   }
 
+  /** @internal */
   onPing(data: Buffer): void {
     // No event handler attribute exists for ping and pong: only listeners can receive them.
     if (this.listening) this.dispatchEvent(new PingPongEvent("ping", data));
   }
 
+  /** @internal */
   onPong(data: Buffer): void {
     if (this.listening) this.dispatchEvent(new PingPongEvent("pong", data));
   }
 
   /** "When the WebSocket closing handshake is started": set ready state to CLOSING. */
+  /** @internal */
   onCloseFrame(_code: number, _reason: string): void {
     if (this.#readyState === ReadyState.OPEN) this.#readyState = ReadyState.CLOSING;
   }
 
   /** The connection was failed (a close frame with the error's code was sent, so the handshake started). */
+  /** @internal */
   onError(err: Error): void {
     const rare = this.#rareState();
     if (rare.lastError === null) rare.lastError = err;
@@ -362,6 +369,7 @@ export class WebSocketBase extends WebSocketEventTarget implements TransportList
   }
 
   /** "When the WebSocket connection is closed, possibly cleanly". */
+  /** @internal */
   onClosed(code: number, reason: string, wasClean: boolean): void {
     // 1. Change the ready state to CLOSED.
     this.#readyState = ReadyState.CLOSED;

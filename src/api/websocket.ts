@@ -7,7 +7,9 @@ import { SocketTransport } from "../node/socket-transport.js";
 import { buildClientOffer, validateServerAnswer, type DeflateParams } from "../protocol/extensions/permessage-deflate.js";
 import { PerMessageDeflate } from "../node/deflate.js";
 import { resolveClientDeflate, type PerMessageDeflateOptions } from "../node/deflate-options.js";
-import { WebSocketBase, defineReadyStateConstants, type BinaryType } from "./websocket-base.js";
+import { checkClientOptions } from "./option-checks.js";
+import { WebSocketBase, type BinaryType } from "./websocket-base.js";
+import { defineReadyStateConstants } from "./webidl.js";
 
 export interface WebSocketOptions {
   /**
@@ -55,6 +57,7 @@ export class WebSocket extends WebSocketBase {
     // WebIDL: the url argument is required and converted to a USVString; protocols is
     // optional (DOMString or sequence<DOMString>) = [] — an iterable object is a sequence, anything else a string.
     if (arguments.length === 0) throw new TypeError("WebSocket: 1 argument required, but only 0 present");
+    checkClientOptions(options);
     const href = `${url}`;
     // Steps of "new WebSocket(url, protocols)" (WHATWG WebSockets), with "get a URL record":
     // 1-2. Parse url against the API base URL. Node has no document, so there is no base URL: a relative URL
@@ -141,6 +144,7 @@ export class WebSocket extends WebSocketBase {
     );
   }
 
+  /** @internal */
   protected override abortConnecting(): void {
     if (this.#dial === null) return;
     this.#dial.abort();

@@ -65,3 +65,10 @@ export function parsePositiveInt(value: string, flag: string): number {
   }
   return Number(value);
 }
+
+/** Parses a delay in milliseconds: a positive integer that Node's timers can keep (at most 2^31 - 1). */
+export function parseMilliseconds(value: string, flag: string): number {
+  const n = parsePositiveInt(value, flag);
+  if (n > 2 ** 31 - 1) throw new UsageError(`${flag} must be at most 2147483647 (milliseconds), got ${JSON.stringify(value)}`);
+  return n;
+}

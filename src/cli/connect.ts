@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { createInterface, clearLine, cursorTo, moveCursor, type Interface } from "node:readline";
 import { WebSocket, type WebSocketOptions } from "../api/websocket.js";
 import type { CloseEvent, PingPongEvent } from "../api/events.js";
-import { parseArgs, parsePositiveInt, UsageError } from "./args.js";
+import { parseArgs, parseMilliseconds, UsageError } from "./args.js";
 
 export const CONNECT_HELP = `Usage: wshub connect <url> [options]
 
@@ -85,7 +85,7 @@ export async function connect(argv: string[], io: ConnectIO = { stdin: process.s
   const url = positionals[0]!;
   const options: WebSocketOptions = { binaryType: "nodebuffer" };
   if (flags["origin"] !== undefined) options.origin = flags["origin"] as string;
-  if (flags["timeout"] !== undefined) options.handshakeTimeout = parsePositiveInt(flags["timeout"] as string, "--timeout");
+  if (flags["timeout"] !== undefined) options.handshakeTimeout = parseMilliseconds(flags["timeout"] as string, "--timeout");
   if (flags["insecure"]) options.rejectUnauthorized = false;
   if (flags["no-deflate"]) options.perMessageDeflate = false;
   if (flags["ca"] !== undefined) {
@@ -95,7 +95,7 @@ export async function connect(argv: string[], io: ConnectIO = { stdin: process.s
       throw new UsageError(`cannot read --ca ${flags["ca"]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  const wait = flags["wait"] !== undefined ? parsePositiveInt(flags["wait"] as string, "--wait") : 500;
+  const wait = flags["wait"] !== undefined ? parseMilliseconds(flags["wait"] as string, "--wait") : 500;
   const raw = flags["raw"] === true;
   const protocols = flags["protocol"] !== undefined ? (flags["protocol"] as string).split(",").map((s) => s.trim()).filter((s) => s !== "") : undefined;
 

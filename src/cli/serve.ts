@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "../api/server.js";
+import type { ServerWebSocket } from "../api/server-websocket.js";
 import { Hub, type Adapter } from "../hub/index.js";
 import { runWorkers } from "./workers.js";
 import { startChatApp, listen, type ChatApp } from "../chat/chat-app.js";
@@ -165,7 +166,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
         throw listenError(err, host, port);
       });
     }
-    let hub: Hub | undefined;
+    let hub: Hub<ServerWebSocket> | undefined;
     if (mode === "broadcast") {
       // Every message from any client goes to all connected clients (of every node), the sender included, framed once.
       const h = new Hub(wss, hubOptions);

@@ -19,6 +19,7 @@ import { SweepTimer } from "./sweep-timer.js";
 import { Liveness, newEntry, type Entry } from "./liveness.js";
 import { Dispatcher } from "./dispatcher.js";
 import { checkCloseArgs, exceptIds, idOf } from "./refs.js";
+import { checkCloseOptions } from "../protocol/close.js";
 import type { BroadcastOptions, ConnectionRef, HubCloseOptions, HubEvents, SendOptions } from "./types.js";
 
 export type { MetricsHandlerOptions } from "./metrics-handler.js";
@@ -411,12 +412,11 @@ export class Hub<C extends HubConnection = HubConnection> extends EventEmitter<H
    * `code` must be one RFC 6455 §7.4 allows on the wire (RangeError otherwise).
    */
   close(options: HubCloseOptions = {}): Promise<void> {
+    checkCloseOptions(options, "hub.close");
     if (this.#closing !== null) return this.#closing;
     const code = options.code ?? CloseCode.GoingAway;
     const reason = options.reason ?? "";
-    checkCloseArgs(code, reason);
     const timeout = options.timeout ?? this.options.closeTimeout;
-    if (!(timeout >= 0)) throw new RangeError(`hub.close(): timeout must be a number >= 0, got ${String(timeout)}`);
     this.#closeCode = code;
     this.#closeReason = reason;
     this.#closing = this.#shutdown(timeout);

@@ -1,5 +1,6 @@
 /** Hub options: one object, every limit documented with its default and how to turn it off. */
 import type { Adapter } from "./adapter.js";
+import { checkInteger, checkKnownKeys, checkMilliseconds, checkOneOf, checkOptionsObject, show } from "../protocol/checks.js";
 import { realClock, type HubClock } from "./clock.js";
 
 /** What happens when a broadcast or publish would push a connection past `maxBufferedBytes`. */
@@ -65,6 +66,7 @@ export const HUB_DEFAULTS: Omit<ResolvedHubOptions, "clock"> = Object.freeze({
 
 /** Fills defaults and checks ranges; throws RangeError / TypeError on a bad value. */
 export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions {
+  checkHubOptions(options);
   const o: Required<Omit<HubOptions, "adapter" | "nodeId">> = {
     heartbeatInterval: options.heartbeatInterval ?? HUB_DEFAULTS.heartbeatInterval,
     heartbeatTimeout: options.heartbeatTimeout ?? HUB_DEFAULTS.heartbeatTimeout,
@@ -93,4 +95,29 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
 
 function nonNegative(name: string, v: number): void {
   if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
+}
+
+const HUB_KEYS = ["adapter", "nodeId", "clock", "heartbeatInterval", "heartbeatTimeout", "idleTimeout", "maxBufferedBytes", "slowConsumerPolicy", "closeTimeout"] as const;
+const ADAPTER_METHODS = ["bind", "broadcast", "publish", "sendTo", "close"] as const;
+
+/** Types and ranges of each option given (TypeError / RangeError naming it); resolveHubOptions checks the rest. */
+function checkHubOptions(options: unknown): void {
+  const where = "Hub";
+  const o = checkOptionsObject(where, options);
+  checkKnownKeys(where, o, HUB_KEYS, { pingInterval: "use heartbeatInterval", pingTimeout: "use heartbeatTimeout" });
+  const adapter = o["adapter"];
+  if (adapter !== undefined) {
+    if (typeof adapter !== "object" || adapter === null) throw new TypeError(`${where}: option adapter must be an Adapter object, got ${show(adapter)}`);
+    for (const m of ADAPTER_METHODS) {
+      if (typeof (adapter as Record<string, unknown>)[m] !== "function") throw new TypeError(`${where}: option adapter has no ${m}() method: an Adapter needs ${ADAPTER_METHODS.join(", ")}`);
+    }
+  }
+  if (o["nodeId"] !== undefined && (typeof o["nodeId"] !== "string" || o["nodeId"] === "")) throw new TypeError(`${where}: option nodeId must be a non-empty string, got ${show(o["nodeId"])}`);
+  if (o["clock"] !== undefined && (typeof o["clock"] !== "object" || o["clock"] === null)) throw new TypeError(`${where}: option clock must be a HubClock object, got ${show(o["clock"])}`);
+  if (o["heartbeatInterval"] !== undefined) checkMilliseconds(where, "heartbeatInterval", o["heartbeatInterval"], 0);
+  if (o["heartbeatTimeout"] !== undefined) checkMilliseconds(where, "heartbeatTimeout", o["heartbeatTimeout"]);
+  if (o["idleTimeout"] !== undefined) checkMilliseconds(where, "idleTimeout", o["idleTimeout"], 0);
+  if (o["closeTimeout"] !== undefined) checkMilliseconds(where, "closeTimeout", o["closeTimeout"], 0);
+  if (o["maxBufferedBytes"] !== undefined) checkInteger(where, "maxBufferedBytes", o["maxBufferedBytes"], 1, Number.MAX_SAFE_INTEGER, true);
+  if (o["slowConsumerPolicy"] !== undefined) checkOneOf(where, "slowConsumerPolicy", o["slowConsumerPolicy"], ["drop", "close"]);
 }

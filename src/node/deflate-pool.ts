@@ -42,10 +42,11 @@ class StreamPool<S extends RawStream> {
 
   /**
    * Takes a stream back after one whole message. It is reset and kept only when it finished cleanly (no error,
-   * nothing buffered on either side); otherwise, or when the pool is full, it is closed.
+   * not ended, nothing buffered on either side); otherwise, or when the pool is full, it is closed. (An ended
+   * stream, e.g. an inflater past a BFINAL block, stays ended after reset(): the next user would fail.)
    */
   release(s: S): void {
-    if (s.destroyed || s.errored !== null || s.readableLength !== 0 || s.writableLength !== 0 || this.#free.length >= this.#maxFree) {
+    if (s.destroyed || s.errored !== null || s.readableEnded || s.readableLength !== 0 || s.writableLength !== 0 || this.#free.length >= this.#maxFree) {
       closeStream(s);
       return;
     }

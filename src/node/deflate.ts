@@ -192,7 +192,10 @@ export class PerMessageDeflate implements MessageInflater {
         this.#messageLength = 0;
         // RFC 7692 §7.1.1.2/§7.1.1.1: without context takeover the peer starts every message with an empty
         // window, so the context goes back to the pool (reset) and the connection keeps none.
-        if (this.#peerResets) this.#dropInflater(true);
+        // RFC 7692 §7.2.3.3: a peer may end a message with a DEFLATE block whose BFINAL bit is set. zlib then ends
+        // the stream, which inflates nothing more: it is closed (never pooled) and the next message gets a fresh one.
+        if (inf.readableEnded) this.#dropInflater(false);
+        else if (this.#peerResets) this.#dropInflater(true);
       } else {
         this.#messageLength = total;
       }

@@ -33,6 +33,9 @@ export interface DialHandle {
   abort(): void;
 }
 
+/** The most of a refusal's body kept on its HandshakeError. */
+export const REFUSAL_BODY_MAX = 4096;
+
 /** Dials `url` (ws: or wss:) and calls back exactly once, unless aborted. */
 export function dial(
   url: URL,
@@ -65,8 +68,10 @@ export function dial(
     socket = netConnect({ host: hostname, port, onread } as unknown as NetConnectOpts);
   }
   const key = generateKey();
-  const timer = setTimeout(() => finish(new HandshakeError(`opening handshake timed out after ${options.handshakeTimeout} ms`, 0, "WS_ERR_HANDSHAKE_TIMEOUT")), options.handshakeTimeout);
+  const timer = setTimeout(() => (refusal !== null ? readRefusalBody(true) : finish(new HandshakeError(`opening handshake timed out after ${options.handshakeTimeout} ms`, 0, "WS_ERR_HANDSHAKE_TIMEOUT"))), options.handshakeTimeout);
   let received: Buffer = Buffer.alloc(0);
+  /** A refusal (a status other than 101) whose body is being read, up to REFUSAL_BODY_MAX bytes. */
+  let refusal: { err: HandshakeError; bodyStart: number; bodyLength: number } | null = null;
 
   const onConnect = () => {
     const request = buildUpgradeRequest({
@@ -82,10 +87,24 @@ export function dial(
   };
   const onData = (chunk: Buffer) => {
     received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    if (refusal !== null) {
+      readRefusalBody();
+      return;
+    }
     let head;
     try {
       head = parseResponseHead(received, options.maxResponseHeaderSize);
       if (head === null) return;
+      if (head.statusCode !== 101) {
+        // Refused: the status, the headers and the start of the body (up to 4 KiB) go on the error, read until
+        // the body is complete (Content-Length), 4 KiB have arrived, or the server closes (docs/api.md).
+        const err = new HandshakeError(`unexpected server response: ${head.statusCode}${head.statusText ? " " + head.statusText : ""}`, head.statusCode, "WS_ERR_UNEXPECTED_RESPONSE", head.headers);
+        const declared = Number(head.headers["content-length"]);
+        const bodyLength = head.headers["transfer-encoding"] === undefined && Number.isSafeInteger(declared) && declared >= 0 ? declared : Infinity;
+        refusal = { err, bodyStart: head.length, bodyLength };
+        readRefusalBody();
+        return;
+      }
       const validated = validateUpgradeResponse(head, key, protocols, options.acceptExtensions);
       // Reads from now on are held for the connection that takes the socket (node/shared-read.ts).
       if (shared) holdSharedReads(socket);
@@ -94,8 +113,17 @@ export function dial(
       finish(err as Error);
     }
   };
-  const onError = (err: Error) => finish(err);
-  const onClose = () => finish(new HandshakeError("connection closed before the opening handshake completed", 0, "WS_ERR_HANDSHAKE_CLOSED"));
+  const readRefusalBody = (ended = false) => {
+    const r = refusal!;
+    const have = received.length - r.bodyStart;
+    if (ended || have >= r.bodyLength || have >= REFUSAL_BODY_MAX) {
+      const end = r.bodyStart + Math.min(have, r.bodyLength, REFUSAL_BODY_MAX);
+      r.err.body = Buffer.from(received.subarray(r.bodyStart, end));
+      finish(r.err);
+    }
+  };
+  const onError = (err: Error) => (refusal !== null ? readRefusalBody(true) : finish(err));
+  const onClose = () => (refusal !== null ? readRefusalBody(true) : finish(new HandshakeError("connection closed before the opening handshake completed", 0, "WS_ERR_HANDSHAKE_CLOSED")));
 
   function finish(err: Error | null, result?: DialResult): void {
     if (done) return;

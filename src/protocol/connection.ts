@@ -6,7 +6,8 @@
  * (connection-handler.ts); messages spanning several frames are assembled in message-assembly.ts.
  */
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from "./constants.js";
-import { ProtocolError } from "./errors.js";
+import { ProtocolError, internalError } from "./errors.js";
+import { checkTextPart, completeTextFrame } from "./text-parts.js";
 import { applyMaskTo } from "./mask.js";
 import { encodeFrame, encodeTextInto, frameHeaderLength, maskKeyPool, nextMaskKey, writeFrameHeader } from "./frame.js";
 import { FrameParser } from "./frame-parser.js";
@@ -223,9 +224,19 @@ export class Connection implements FrameSink {
     else this.handler.onMessage(data, !isText);
   }
 
+  /** FrameSink: part of a text frame arrived (its frame spans reads): validated at once (text-parts.ts). */
+  onTextPart(payload: Buffer, start: number, end: number): void {
+    if (!this.closeReceived) checkTextPart(this.inputState(), payload, start, end);
+  }
+
   private dataFrame(messageOpcode: number, fin: boolean, payload: Buffer): void {
     const isText = messageOpcode === Opcode.Text;
     const input = this.input;
+    if (isText && input !== null && input.textValidated !== 0) {
+      const message = completeTextFrame(input, payload, fin);
+      if (message !== null) this.deliver(message, true);
+      return;
+    }
     if (fin && (input === null || input.fragmentsLength === 0)) {
       // Single-frame message (the common case): no copy.
       if (isText) {
@@ -360,8 +371,8 @@ export class Connection implements FrameSink {
   }
 
   private handleError(err: unknown): void {
-    if (!(err instanceof ProtocolError)) throw err;
-    this.fail(err);
+    // An unexpected error (a bug, or a handler that threw) fails this connection alone with 1011 (internalError).
+    this.fail(err instanceof ProtocolError ? err : internalError(err));
   }
 
   /**

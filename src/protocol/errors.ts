@@ -24,12 +24,28 @@ export class HandshakeError extends Error {
   readonly status: number;
   /** A stable string code, e.g. `WS_ERR_INVALID_KEY`. */
   readonly code: string;
-  /** Extra response headers the server should send (e.g. Sec-WebSocket-Version on 426). */
+  /** Server side: extra response headers to send (e.g. Sec-WebSocket-Version on 426). Client side: the headers received. */
   readonly headers: Record<string, string>;
+  /**
+   * Client side, when the server refused the upgrade: `status` is its status code, `headers` its response headers
+   * (lower-case names) and `body` the start of its response body (at most 4 KiB). Undefined otherwise.
+   */
+  body: Buffer | undefined = undefined;
   constructor(message: string, status: number, code: string, headers: Record<string, string> = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.headers = headers;
   }
+}
+
+/**
+ * An unexpected error on one connection (a bug, or application code that threw inside the core's call): that
+ * connection fails with 1011 (RFC 6455 §7.4.1: "a condition that prevented it from fulfilling the request"); the
+ * cause is kept as `cause`.
+ */
+export function internalError(cause: unknown): ProtocolError {
+  const e = new ProtocolError("internal error", 1011, "WS_ERR_INTERNAL");
+  Object.defineProperty(e, "cause", { value: cause, writable: true, configurable: true });
+  return e;
 }

@@ -164,6 +164,7 @@ export class FrameParser {
       applyMaskTo(piece, this.maskKey!, 0, piece, 0, n, at & 3);
     }
     this.destFilled = at + n;
+    if (this.destFilled < this.payloadLength) this.textPart(at);
     if (!this.paused && !this.running) this.run();
   }
 
@@ -377,10 +378,21 @@ export class FrameParser {
   private fillDest(): boolean {
     const n = Math.min(this.payloadLength - this.destFilled, this.buffered);
     if (n > 0) {
-      this.copyOut(n, this.masked ? this.maskKey : null, this.dest!, this.destFilled);
-      this.destFilled += n;
+      const at = this.destFilled;
+      this.copyOut(n, this.masked ? this.maskKey : null, this.dest!, at);
+      this.destFilled = at + n;
+      if (this.destFilled < this.payloadLength) this.textPart(at);
     }
     return this.destFilled === this.payloadLength;
+  }
+
+  /** dest[from, destFilled) arrived and the frame is not complete: hand it to onTextPart if this is plain text. */
+  private textPart(from: number): void {
+    const sink = this.sink;
+    if (sink.onTextPart === undefined) return;
+    const op = this.opcode;
+    const text = op === Opcode.Text ? !this.rsv1 : op === Opcode.Continuation && this.fragmentOpcode === Opcode.Text && !this.fragmentRsv1;
+    if (text) sink.onTextPart(this.dest!, from, this.destFilled);
   }
 
   private getInfo(): void {

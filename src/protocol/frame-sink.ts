@@ -19,6 +19,13 @@ export interface FrameSink {
    * pushTransient() and is valid only during this call; the sink copies what it keeps.
    */
   onMessageBytes?(isText: boolean, chunk: Buffer, start: number, end: number, transient: boolean): void;
+  /**
+   * Optional: part of an uncompressed text frame's payload arrived before the rest, as `payload[start, end)`
+   * (unmasked; `payload` becomes the frame's payload). Parts come in order and follow each other; the frame itself
+   * comes to onFrame as usual once complete. Lets the sink check UTF-8 as bytes arrive (RFC 6455 §8.1); may throw
+   * ProtocolError like push().
+   */
+  onTextPart?(payload: Buffer, start: number, end: number): void;
 }
 
 export interface FrameParserOptions {

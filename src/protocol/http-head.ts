@@ -105,7 +105,8 @@ export function parseResponseHead(buf: Buffer, maxSize = 16 * 1024): ResponseHea
     pos = scanField(text, pos, invalidResponse);
     const name = lowerCaseName(text, fieldNameStart, fieldNameEnd);
     const value = text.slice(fieldValueStart, fieldValueEnd);
-    const prev = headers[name];
+    // Own fields only: a field named like an Object.prototype member ("constructor") starts a value of its own.
+    const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
     headers[name] = prev === undefined ? value : `${prev}, ${value}`;
   }
   return { statusCode: Number(m[3]), statusText: m[4] ?? "", headers, length: end + 4 };
@@ -143,7 +144,9 @@ function tooLarge(maxSize: number): HandshakeError {
 
 /** Adds one header field to a Node-style header map (lower-case name, repeated values combined like Node). */
 export function addHeader(headers: HeaderMap, name: string, value: string): void {
-  const prev = headers[name];
+  // Own fields only, as Node's IncomingMessage: a field named "constructor" or "tostring" is not combined with an
+  // Object.prototype member ("__proto__" is then dropped, as Node drops it: assigning a string to it does nothing).
+  const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
   if (prev === undefined) headers[name] = name === "set-cookie" ? [value] : value;
   else if (name === "set-cookie") (prev as string[]).push(value);
   else if (name === "cookie") headers[name] = `${prev}; ${value}`;

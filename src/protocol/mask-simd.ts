@@ -97,13 +97,21 @@ function moduleBytes(pages: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(bytes);
 }
 
+/** The part of the WebAssembly JS API used here. */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
 let memory: Uint8Array | null = null;
 let xor: ((start: number, end: number, key: number) => void) | null = null;
 
 try {
   const pages = Math.ceil((BASE + SIMD_BLOCK + 64) / PAGE);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(pages)), {});
-  const m = instance.exports["m"] as WebAssembly.Memory;
+  // (Typed here: the WebAssembly namespace is declared by the DOM lib only, which this project does not use.)
+  const WA = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+  const instance = new WA.Instance(new WA.Module(moduleBytes(pages)), {});
+  const m = instance.exports["m"] as { buffer: ArrayBuffer };
   // The memory never grows, so this view never detaches.
   memory = new Uint8Array(m.buffer);
   xor = instance.exports["x"] as (start: number, end: number, key: number) => void;

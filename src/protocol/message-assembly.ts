@@ -29,6 +29,8 @@ export class InputState {
   accUsed = 0;
   /** Validates a fragmented or compressed text message across frames; made for the first one. */
   utf8State: Utf8Validator | null = null;
+  /** Bytes of the text frame being received already validated as they arrived (text-parts.ts); 0: none. */
+  textValidated = 0;
   /** An inflation is under way (the parser is paused). */
   inflating = false;
   idleWaiters: (() => void)[] | null = null;

@@ -55,6 +55,9 @@ describe("wshub connect: bad flags and bad URLs give one line and exit code 2", 
     [["connect", "--timeout", "soon", "ws://127.0.0.1/"], /--timeout must be a positive integer/],
     [["connect", "--ca", "/nonexistent.pem", "wss://127.0.0.1/"], /cannot read --ca/],
     [["connect", "--protocol", "a b", "ws://127.0.0.1/"], /bad URL or subprotocol/],
+    // Issue 17: a delay Node's timers cannot keep (over 2^31 - 1 ms) would fire at once.
+    [["connect", "--timeout", "99999999999", "ws://127.0.0.1:1/"], /--timeout must be at most 2147483647/],
+    [["connect", "--wait", "3000000000", "ws://127.0.0.1:1/"], /--wait must be at most 2147483647/],
   ];
   for (const [args, pattern] of cases) {
     it(`wshub ${args.join(" ")}`, () => assertUsageError(args, pattern));

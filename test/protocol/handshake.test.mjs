@@ -9,6 +9,7 @@ import {
   generateKey,
   HandshakeError,
   parseResponseHead,
+  parseRequestHead,
   validateUpgradeRequest,
   validateUpgradeResponse,
 } from "../../dist/protocol/index.js";
@@ -163,4 +164,19 @@ describe("RFC 6455 §4.1 client: parseResponseHead and validateUpgradeResponse",
       );
     });
   }
+});
+
+describe("RFC 7230 §3.2 header fields named like Object.prototype members (found by test/fuzz/)", () => {
+  // A field named "constructor" was combined with Object.prototype.constructor: its value became
+  // "function Object() { [native code] }, x". Node's IncomingMessage gives "x"; "__proto__" it drops.
+  const head = "constructor: x\r\ntoString: y\r\nvalueOf: 1\r\nvalueOf: 2\r\n__proto__: z\r\n\r\n";
+  it("parseRequestHead keeps their own values, as Node does", () => {
+    const h = parseRequestHead(Buffer.from(`GET / HTTP/1.1\r\nHost: a\r\n${head}`));
+    assert.deepEqual({ ...h.headers }, { host: "a", constructor: "x", tostring: "y", valueof: "1, 2" });
+    assert.equal(Object.hasOwn(h.headers, "__proto__"), false);
+  });
+  it("parseResponseHead keeps their own values", () => {
+    const h = parseResponseHead(Buffer.from(`HTTP/1.1 101 Switching Protocols\r\n${head}`));
+    assert.deepEqual({ ...h.headers }, { constructor: "x", tostring: "y", valueof: "1, 2" });
+  });
 });
