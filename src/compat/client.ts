@@ -13,7 +13,8 @@ import { computeAccept, generateKey } from "../protocol/handshake.js";
 import { isToken } from "../protocol/http-head.js";
 import { buildClientOffer, validateServerAnswer, type DeflateParams } from "../protocol/extensions/permessage-deflate.js";
 import { PerMessageDeflate } from "../node/deflate.js";
-import { WS_DEFAULTS, checkNumber, clientDeflate, type ClientOptions } from "./options.js";
+import { WS_DEFAULTS, clientDeflate, type ClientOptions } from "./options.js";
+import { checkClientOptions } from "./option-checks.js";
 import type { WebSocket } from "./websocket.js";
 
 const kAborted = Symbol("wshub.compat.aborted");
@@ -26,10 +27,7 @@ const firstHops = new WeakMap<WebSocket, { host: string; ipc: boolean; secure: b
 export function connectClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
   const version = options.protocolVersion ?? WS_DEFAULTS.protocolVersion;
   if (version !== 8 && version !== 13) throw new RangeError(`Unsupported protocol version: ${version} (supported versions: 8, 13)`);
-  checkNumber("maxPayload", options.maxPayload, true);
-  checkNumber("closeTimeout", options.closeTimeout);
-  checkNumber("handshakeTimeout", options.handshakeTimeout);
-  checkNumber("maxRedirects", options.maxRedirects);
+  checkClientOptions(options);
   let url: URL;
   if (address instanceof URL) url = address;
   else {

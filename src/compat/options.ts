@@ -118,11 +118,3 @@ export function clientDeflate(opt: boolean | PerMessageDeflateOptions | undefine
   const o = opt === true || opt === undefined ? {} : opt;
   return resolveClientDeflate({ ...toWshub(o), serverNoContextTakeover: o.serverNoContextTakeover, clientNoContextTakeover: o.clientNoContextTakeover }, true);
 }
-
-/** A number option: a TypeError naming it when it is not a finite non-negative number (Infinity allowed). */
-export function checkNumber(name: string, v: unknown, allowInfinity = false): void {
-  if (v === undefined) return;
-  if (typeof v !== "number" || Number.isNaN(v) || v < 0 || (!allowInfinity && !Number.isFinite(v))) {
-    throw new TypeError(`The "${name}" option must be a non-negative number, got ${String(v)}`);
-  }
-}

@@ -15,7 +15,8 @@ import { PerMessageDeflate } from "../node/deflate.js";
 import { UpgradeListener, UpgradeRequest, ignoreError } from "../node/upgrade-listener.js";
 import { dropSharedReads, readsIntoSharedBuffer } from "../node/shared-read.js";
 import { abortHandshake } from "./errors.js";
-import { WS_DEFAULTS, checkNumber, serverDeflate, type ServerOptions, type VerifyClientCallback } from "./options.js";
+import { checkServerOptions } from "./option-checks.js";
+import { WS_DEFAULTS, serverDeflate, type ServerOptions, type VerifyClientCallback } from "./options.js";
 import { WebSocket, type SocketSetup } from "./websocket.js";
 
 const RUNNING = 0;
@@ -57,10 +58,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if ((o.port == null && !o.server && !o.noServer) || (o.port != null && (o.server || o.noServer)) || (o.server && o.noServer)) {
       throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
-    checkNumber("maxPayload", o.maxPayload, true);
-    checkNumber("closeTimeout", o.closeTimeout);
-    if (o.verifyClient != null && typeof o.verifyClient !== "function") throw new TypeError('The "verifyClient" option must be a function');
-    if (o.handleProtocols != null && typeof o.handleProtocols !== "function") throw new TypeError('The "handleProtocols" option must be a function');
+    checkServerOptions(o);
     this.options = {
       ...o,
       maxPayload: o.maxPayload ?? WS_DEFAULTS.maxPayload,

@@ -446,9 +446,13 @@ describe("ws.md options that wshub/ws accepts with a documented difference", () 
   });
 
   it("bad option values throw a TypeError naming the option", () => {
-    assert.throws(() => new compat.WebSocketServer({ noServer: true, maxPayload: -1 }), { name: "TypeError", message: /"maxPayload"/ });
-    assert.throws(() => new compat.WebSocketServer({ noServer: true, verifyClient: 1 }), { name: "TypeError", message: /"verifyClient"/ });
-    assert.throws(() => new compat.WebSocket("ws://127.0.0.1:1/", { handshakeTimeout: "x" }), { name: "TypeError", message: /"handshakeTimeout"/ });
+    assert.throws(() => new compat.WebSocketServer({ noServer: true, maxPayload: -1 }), { name: "RangeError", message: /maxPayload/ });
+    assert.throws(() => new compat.WebSocketServer({ noServer: true, verifyClient: 1 }), { name: "TypeError", message: /verifyClient/ });
+    assert.throws(() => new compat.WebSocketServer({ noServer: true, perMessageDeflate: { threshold: "1k" } }), { name: "TypeError", message: /perMessageDeflate\.threshold/ });
+    assert.throws(() => new compat.WebSocket("ws://127.0.0.1:1/", { handshakeTimeout: "x" }), { name: "TypeError", message: /handshakeTimeout/ });
+    assert.throws(() => new compat.WebSocket("ws://127.0.0.1:1/", { followRedirects: "yes" }), { name: "TypeError", message: /followRedirects/ });
+    // ws's null defaults count as absent.
+    assert.doesNotThrow(() => new compat.WebSocketServer({ noServer: true, host: null, path: null, verifyClient: null, handleProtocols: null }).close());
     assert.throws(() => new compat.WebSocketServer({ noServer: true, perMessageDeflate: { serverMaxWindowBits: 99 } }), { name: "RangeError" });
   });
 });
