@@ -113,6 +113,8 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
   #deflate: ReturnType<typeof resolveServerDeflate> = null;
   #transportOptions: TransportOptions | null = null;
   #lastUrl: { scheme: string; host: string; path: string; url: string } | null = null;
+  /** Subprotocols selected whenever a client offers them (acceptProtocol()). */
+  #acceptedProtocols: string[] = [];
   #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => this.#routeUpgrade(req, socket, head);
 
   constructor(options: WebSocketServerOptions<T> = {}, callback?: () => void) {
@@ -157,6 +159,15 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     if (a === null || typeof a === "string") return "";
     const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
     return `ws://${host}:${a.port}${this.options.path ?? "/"}`;
+  }
+
+  /**
+   * Selects the subprotocol `name` whenever a client offers it, before options.handleProtocols is asked (a
+   * SessionManager uses it for `wshub.resume.v1`). Returns this.
+   */
+  acceptProtocol(name: string): this {
+    if (!this.#acceptedProtocols.includes(name)) this.#acceptedProtocols.push(name);
+    return this;
   }
 
   /** Whether a request is for this server (by path). */
@@ -265,7 +276,9 @@ export class WebSocketServer<T = unknown> extends EventEmitter {
     }
     let protocol = "";
     const protocolPick = this.options.handleProtocols;
-    if (protocolPick !== undefined && validated.protocols.length > 0) {
+    const accepted = this.#acceptedProtocols.length > 0 ? validated.protocols.find((p) => this.#acceptedProtocols.includes(p)) : undefined;
+    if (accepted !== undefined) protocol = accepted;
+    else if (protocolPick !== undefined && validated.protocols.length > 0) {
       const p = protocolPick(validated.protocols, req);
       if (typeof p === "string" && p !== "") {
         if (!validated.protocols.includes(p)) {
