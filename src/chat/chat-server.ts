@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { ServerWebSocket } from "../api/server-websocket.js";
+import type { ResumableSession } from "../api/resume/session.js";
 import type { AuthDecision, UpgradeInfo } from "../api/server.js";
 import type { Hub } from "../hub/index.js";
 import {
@@ -28,7 +29,8 @@ export interface ChatUser {
   queue?: Promise<void>;
 }
 
-export type ChatConnection = ServerWebSocket<ChatUser>;
+/** A plain connection, or a resumable session (`--resume`: the same user across reconnects). */
+export type ChatConnection = ServerWebSocket<ChatUser> | ResumableSession<ChatUser>;
 
 /** A place the chat can listen for connections (a WebSocketServer). */
 export interface ChatConnectionSource {

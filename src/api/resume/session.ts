@@ -165,7 +165,8 @@ export class ResumableSession<T = unknown> implements HubConnection {
     return this.#socket === null ? Promise.resolve(!this.#closed) : this.#socket.drained();
   }
 
-  addEventListener(type: "message" | "close", listener: Listener): void {
+  /** "message" and "close" listeners (a session's close event fires once, when it ends). */
+  addEventListener(type: "message" | "close", listener: Listener, _options?: { once?: boolean }): void {
     this.#listeners[type]?.add(listener);
   }
 
