@@ -188,17 +188,18 @@ export class SessionManager<T = unknown> extends EventEmitter<SessionManagerEven
     return frame;
   }
 
+  /** A session listener threw: the "error" event, or stderr without a listener (or if that listener throws too). */
   #report(err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
+    let told = false;
     if (this.listenerCount("error") > 0) {
       try {
-        this.emit("error", error);
-        return;
+        told = this.emit("error", error);
       } catch {
-        // A throwing error listener must not take the session down.
+        told = false;
       }
     }
-    console.error(`wshub session listener error: ${error.stack ?? error.message}`);
+    if (!told) console.error(`wshub session listener error: ${error.stack ?? error.message}`);
   }
 }
 
