@@ -266,6 +266,32 @@ describe("ReconnectingWebSocket: window, trimmed history, offline queue", () => 
     }
   });
 
+  it("an application listener that throws is contained: reported as the manager's error event, the session goes on", async () => {
+    const env = await setup();
+    try {
+      const errors = [];
+      env.sessions.on("error", (err) => errors.push(err));
+      const seen = [];
+      env.hub.on("message", (_s, data) => {
+        seen.push(data);
+        if (data === "boom") throw new Error("listener bug");
+      });
+      const c = new ReconnectingWebSocket(env.url);
+      await nextEvent(c, "open");
+      c.send("boom");
+      c.send("after");
+      await waitFor(() => seen.length === 2, "both messages handled");
+      assert.deepEqual(seen, ["boom", "after"]);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0].message, /listener bug/);
+      assert.equal(env.sessions.get(c.sessionId).connected, true);
+      c.close();
+      await nextEvent(c, "close");
+    } finally {
+      await env.stop();
+    }
+  });
+
   it("rejects bad options and URLs at construction", () => {
     assert.throws(() => new ReconnectingWebSocket("http:// bad"), TypeError);
     assert.throws(() => new ReconnectingWebSocket("ftp://x/"), SyntaxError);
