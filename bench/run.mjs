@@ -19,6 +19,12 @@
  *                      sockets take it (Node cannot set it per socket); switched through
  *                      /proc/sys/net/ipv4/tcp_congestion_control (root) and restored when the run ends.
  *                      Default: the machine's setting, unchanged.
+ *   --cluster-subs N   cluster: subscribers over the 3 nodes (default 1000)
+ *
+ * The cluster scenario (`--only cluster`; also part of a full run) is bench/cluster.mjs: 3 wshub nodes on one
+ * redis-server against 3 socket.io nodes with @socket.io/redis-adapter, then `wshub serve --workers 2` against one
+ * process. It writes only its own section of the report (between <!-- cluster:start --> and <!-- cluster:end -->);
+ * a run without it keeps the section already in the file.
  */
 import { writeFileSync, mkdirSync, existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
@@ -30,6 +36,7 @@ import {
   cpuSeconds, cpuTimes, coreBusy, KSOFTIRQD, rssBytes, sleep, stop,
 } from "./lib/proc.mjs";
 import { barChart, short } from "./lib/chart.mjs";
+import { runCluster, writeSection, readSection } from "./cluster.mjs";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -56,6 +63,8 @@ const WRITE = !flag("no-write");
 const CC = value("cc", null);
 const IDLE_WARM = Number(value("idle-warm", 0));
 const CC_FILE = "/proc/sys/net/ipv4/tcp_congestion_control";
+const CLUSTER = ONLY.length === 0 || ONLY.some((o) => "cluster".includes(o));
+const CLUSTER_SUBS = Number(value("cluster-subs", 1000));
 
 // ---------------------------------------------------------------------------------------------
 // Servers, clients and scenarios
@@ -357,9 +366,23 @@ async function runAll(started, cc) {
       }
     }
   }
+  // The cluster scenario: its own processes and Redis, its own section of the report.
+  let cluster = null;
+  if (CLUSTER) {
+    cluster = await runCluster({ rounds: ROUNDS, warmup: WARMUP, duration: DURATION, subs: CLUSTER_SUBS,
+      cmd: `npm run bench${argv.length ? " -- " + argv.join(" ") : ""}`,
+    }, (line) => console.log(line));
+    if (scenarios.length === 0) {
+      if (WRITE) {
+        writeSection(OUT, cluster);
+        console.log(`wrote the cluster section of ${path.relative(ROOT, OUT)} (the rest of it unchanged)`);
+      } else console.log(cluster);
+      return;
+    }
+  }
   const elapsed = (Date.now() - started) / 1000;
   const charts = new Map();
-  const md = report(results, { ...machine(), ...cc }, elapsed, charts);
+  const md = report(results, { ...machine(), ...cc }, elapsed, charts, cluster ?? readSection(OUT));
   if (WRITE) {
     writeFileSync(OUT, md);
     mkdirSync(chartDir(), { recursive: true });
@@ -375,7 +398,7 @@ const HUB = await import(path.join(ROOT, "dist/index.js")).then((m) => typeof m.
 const chartDir = () => path.join(path.dirname(OUT), "benchmarks");
 
 /** Builds the report text; the SVG charts it links go into `charts` (file name → SVG), written by main() unless --no-write. */
-function report(results, m, elapsed, charts) {
+function report(results, m, elapsed, charts, clusterSection) {
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   const cmd = `npm run bench${argv.length ? " -- " + argv.join(" ") : ""}`;
   const L = [];
@@ -509,6 +532,10 @@ function report(results, m, elapsed, charts) {
       L.push("");
     }
   }
+  if (clusterSection) {
+    L.push(clusterSection);
+    L.push("");
+  }
   const notes = path.join(ROOT, "bench", "notes.md");
   if (existsSync(notes)) {
     L.push(readFileSync(notes, "utf8").trim());
@@ -522,6 +549,8 @@ function report(results, m, elapsed, charts) {
   L.push("npm run bench -- --cc cubic   # the servers' sockets on CUBIC for the run (root; the machine's default is restored)");
   L.push("npm run bench -- --only idle --idle-warm 3000   # handshakes of warmed servers (3,000 connections opened and closed first)");
   L.push("npm run bench -- --only echo-32 --servers ws,wshub --rounds 5");
+  L.push("npm run bench -- --only cluster   # the cluster scenario only (redis-server, 3+3 nodes, 1,000 subscribers); rewrites only its section");
+  L.push("node bench/cluster.mjs --subs 100 --rounds 1 --no-write   # the same, small, printed only");
   L.push("node bench/profile.mjs echo-32-16   # CPU profile of the wshub server under one scenario (self time, mapped to src/)");
   L.push("taskset -c 0 node bench/handshake-cpu.mjs wshub --profile   # server CPU per handshake (wshub|ws|raw), 10,000 connections");
   L.push("node --expose-gc bench/heap.mjs wshub  # JS heap kept per idle connection, by constructor (`net`: a bare node:net socket, `ws`)");

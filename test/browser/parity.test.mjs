@@ -4,20 +4,11 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../helpers/browser.mjs";
 import { WebSocket, WebSocketServer } from "../../dist/index.js";
 import { CLIENT_SOURCE, SCENARIOS } from "./client-script.mjs";
 import { withTimeout } from "../helpers/index.mjs";
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 // The scenario's server side, chosen by the request path.
 function startWsServer() {
@@ -79,7 +70,7 @@ describe("WHATWG WebSockets: the same client script in Chromium and in Node give
     await withTimeout(new Promise((r) => httpServer.listen(0, "127.0.0.1", r)), 5000, "http listen");
     // No skip: if Chromium cannot launch, this hook fails and so does every test below.
     browser = await withTimeout(
-      chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, timeout: 30000 }),
+      launchChromium(),
       40000,
       "Chromium launch",
     );

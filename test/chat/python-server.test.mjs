@@ -5,48 +5,13 @@
 // (examples/python/chat_client.py) is the other person in the chat.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { startServe, waitFor, ROOT } from "../cli/spawn.mjs";
-import { startPythonServer, PYTHON } from "./python-spawn.mjs";
+import { launchChromium } from "../helpers/browser.mjs";
+import { startServe } from "../cli/spawn.mjs";
+import { waitFor } from "../helpers/index.mjs";
+import { startPythonServer, startPythonClient } from "./python-spawn.mjs";
 
-const CLIENT = fileURLToPath(new URL("../../examples/python/chat_client.py", import.meta.url));
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const T = 15_000; // per step
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
-
-/** The Python client (chat_client.py --json) as a child process; `messages` holds what it received. */
-function startPythonClient(wsUrl, nick) {
-  const child = spawn(PYTHON, [CLIENT, "--url", wsUrl, "--nick", nick, "--json", "--hello", "hello from Python", "--duration", "60"], {
-    cwd: ROOT,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const py = { child, messages: [], stderr: "" };
-  let buf = "";
-  child.stdout.setEncoding("utf8").on("data", (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf("\n")) !== -1) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.trim() !== "") py.messages.push(JSON.parse(line));
-    }
-  });
-  child.stderr.setEncoding("utf8").on("data", (d) => (py.stderr += d));
-  py.exited = new Promise((r) => child.on("exit", (code) => r(code)));
-  child.stdin.on("error", () => {});
-  py.say = (line) => child.stdin.write(line + "\n");
-  py.has = (pred) => py.messages.some(pred);
-  py.stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM"); // chat_client.py closes with 1000
-    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-    const code = await py.exited;
-    clearTimeout(t);
-    return code;
-  };
-  return py;
-}
 
 /** Opens the page in a fresh context; records every label #state shows, from the first one. */
 async function openPage(browser, url) {
@@ -155,7 +120,7 @@ describe("the chat page talks to the Python chat server (?server=) as it talks t
     wshub = await startServe(["--mode", "chat", "--port", "0"]);
     // The page comes from wshub's origin: the Python server is told to accept it (as wshub refuses foreign Origins).
     python = await startPythonServer(["--allow-origin", `http://127.0.0.1:${wshub.port}`]);
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, headless: true, timeout: 30_000 });
+    browser = await launchChromium();
   });
 
   after(async () => {

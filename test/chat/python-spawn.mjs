@@ -6,6 +6,43 @@ import { ROOT } from "../cli/spawn.mjs";
 
 export const PYTHON = "/usr/bin/python3";
 export const CHAT_SERVER = fileURLToPath(new URL("../../examples/python/chat_server.py", import.meta.url));
+export const CHAT_CLIENT = fileURLToPath(new URL("../../examples/python/chat_client.py", import.meta.url));
+
+/**
+ * The Python chat client (examples/python/chat_client.py, --json) as a child process, leaving after `duration` s:
+ * { child, messages (the JSON messages it printed), stderr, exited, say(line), has(pred) }.
+ */
+export function startPythonClient(wsUrl, nick, { duration = 60 } = {}) {
+  const child = spawn(PYTHON, [CHAT_CLIENT, "--url", wsUrl, "--nick", nick, "--json", "--hello", "hello from Python", "--duration", String(duration)], {
+    cwd: ROOT,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const py = { child, messages: [], stderr: "", exit: null };
+  let buf = "";
+  child.stdout.setEncoding("utf8").on("data", (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf("\n")) !== -1) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.trim() !== "") py.messages.push(JSON.parse(line));
+    }
+  });
+  child.stderr.setEncoding("utf8").on("data", (d) => (py.stderr += d));
+  py.exited = new Promise((r) => child.on("exit", (code) => r((py.exit = code))));
+  child.stdin.on("error", () => {});
+  py.say = (line) => child.stdin.write(line + "\n");
+  py.has = (pred) => py.messages.some(pred);
+  /** SIGTERM (the client closes with 1000), SIGKILL after 5 s; resolves with its exit code. */
+  py.stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const code = await py.exited;
+    clearTimeout(t);
+    return code;
+  };
+  return py;
+}
 
 /**
  * Starts the Python chat server on a free loopback port (--port 0) and resolves once it prints its listening

@@ -6,12 +6,11 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../helpers/browser.mjs";
 import { withTimeout } from "../helpers/index.mjs";
 import { startRedis } from "../helpers/redis-server.mjs";
 import { startServe } from "../cli/spawn.mjs";
 
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const T = 10_000;
 
 /** Polls `cond` every 20 ms (messages from other processes); rejects after `ms`. */
@@ -101,7 +100,7 @@ describe("chat across nodes over Redis", () => {
   });
 
   it("two Chromium pages on two nodes chat in public, in a room and in private", { timeout: 90_000 }, async () => {
-    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, headless: true, timeout: 30_000 });
+    const browser = await launchChromium();
     try {
       const open = async (port) => {
         const page = await (await browser.newContext()).newPage();

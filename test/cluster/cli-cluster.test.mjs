@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { get as httpGet } from "node:http";
 import WebSocket from "ws";
 import { withTimeout } from "../helpers/index.mjs";
-import { startRedis, freePort } from "../helpers/redis-server.mjs";
+import { startRedis, freePort, RedisServer } from "../helpers/redis-server.mjs";
 import { startServe, runCli } from "../cli/spawn.mjs";
 
 /** Polls `cond` (which may be async) every 50 ms until it holds; rejects after `ms`. */
@@ -142,6 +142,28 @@ describe("wshub serve --redis: one server over several processes", () => {
     for (const ws of [ua, ua2, ub]) ws.close();
     assert.deepEqual(await a.stop(), { code: 0, signal: null });
     assert.deepEqual(await b.stop(), { code: 0, signal: null });
+  });
+
+  it("a node started while Redis is unreachable serves its own clients, then joins the cluster when Redis comes", async () => {
+    const port = await freePort();
+    const late = new RedisServer({ port });
+    const a = await startServe(["--mode", "chat", "--port", "0", "--redis", late.url]);
+    nodes.push(a);
+    try {
+      assert.equal((await healthz(a.port)).status, 503);
+      const u1 = await client(`ws://127.0.0.1:${a.port}/chat?nick=early`);
+      const u2 = await client(`ws://127.0.0.1:${a.port}/chat?nick=bird`);
+      u1.send(JSON.stringify({ type: "message", text: "alone" }));
+      await waitFor(() => u2.got.some((m) => JSON.parse(m).text === "alone"), 5000, "local delivery without Redis");
+      await late.start();
+      await waitFor(async () => (await healthz(a.port)).status === 200, 10_000, "joined once Redis came");
+      assert.equal(a.child.exitCode, null, "never exited for want of Redis");
+      u1.close();
+      u2.close();
+      assert.deepEqual(await a.stop(), { code: 0, signal: null });
+    } finally {
+      await late.stop();
+    }
   });
 
   it("--workers 2: two processes behind one port are one broadcast server; SIGTERM ends them all with 1001 and exit 0", async () => {

@@ -2,12 +2,11 @@
 // server, `extensions` checked on both sides, with and without context takeover. Chromium failing to launch fails.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../helpers/browser.mjs";
 import { WebSocketServer } from "../../dist/index.js";
 import { text } from "./helpers.mjs";
 import { listening, withTimeout } from "../helpers/index.mjs";
 
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 /** Runs in the page: opens a WebSocket, asks the server for messages, echoes a few, reports what it saw. */
 async function pageScript({ url, big }) {
@@ -58,7 +57,7 @@ describe("RFC 7692 Chromium ↔ our server", () => {
   let browser;
   before(async () => {
     // No skip: if Chromium cannot launch, this hook fails and so does every test below.
-    browser = await withTimeout(chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, timeout: 30000 }), 40000, "Chromium launch");
+    browser = await withTimeout(launchChromium(), 40000, "Chromium launch");
   });
   after(async () => {
     await browser?.close();
