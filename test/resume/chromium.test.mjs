@@ -4,13 +4,11 @@
 // the server was down is sent once in it.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../helpers/browser.mjs";
 import { ReconnectingWebSocket } from "../../dist/index.js";
 import { startServe } from "../cli/spawn.mjs";
 import { nextEvent, waitFor } from "../helpers/index.mjs";
 import { startProxy } from "./proxy.mjs";
-
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 describe("/wshub-client.js in Chromium", () => {
   const cleanup = [];
@@ -24,7 +22,7 @@ describe("/wshub-client.js in Chromium", () => {
     cleanup.push(() => server.stop("SIGKILL"));
     const proxy = await startProxy(port);
     cleanup.push(() => proxy.close());
-    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     cleanup.push(() => browser.close());
     const page = await browser.newPage();
     page.setDefaultTimeout(15_000);
