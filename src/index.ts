@@ -7,3 +7,4 @@ export * from "./hub/index.js";
 export { compressMessageOnce, type SharedCompressOptions } from "./node/deflate-shared.js";
 export { PerMessageDeflate } from "./node/deflate.js";
 export type { PerMessageDeflateOptions } from "./node/deflate-options.js";
+export { RESUME_PROTOCOL, ResumeCloseCode } from "./protocol/resume-wire.js";

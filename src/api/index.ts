@@ -4,3 +4,6 @@ export { ServerWebSocket, type ServerRequest } from "./server-websocket.js";
 export { UpgradeRequest } from "../node/upgrade-listener.js";
 export { WebSocketServer, SERVER_DEFAULTS, type WebSocketServerOptions, type AuthDecision, type UpgradeInfo } from "./server.js";
 export { CloseEvent, PingPongEvent, createErrorEvent, type CloseEventInit, type WebSocketErrorEvent } from "./events.js";
+export { ReconnectingWebSocket, RECONNECTING_DEFAULTS, type ReconnectingWebSocketOptions, type NodeReconnectingWebSocketOptions } from "./reconnecting-websocket.js";
+export { SessionManager, SESSION_DEFAULTS, type SessionOptions, type SessionManagerEvents, type SessionRefusal, type SessionOrSocket } from "./resume/session-manager.js";
+export { ResumableSession, type SessionMessageEvent, type SessionCloseEvent } from "./resume/session.js";

@@ -118,6 +118,8 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
   #deflate: ReturnType<typeof resolveServerDeflate> = null;
   #transportOptions: TransportOptions | null = null;
   #lastUrl: { scheme: string; host: string; path: string; url: string } | null = null;
+  /** Subprotocols selected whenever a client offers them (acceptProtocol()). */
+  #acceptedProtocols: string[] = [];
   #onUpgrade = markUpgradeListener((req: IncomingMessage, socket: Socket, head: Buffer) => this.#routeUpgrade(req, socket, head));
   /**
    * Reports an exception of application code (authenticate, handleProtocols, a listener or handler of a
@@ -186,6 +188,15 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
     // An https server (a tls.Server) serves wss:.
     const scheme = this.#server instanceof TlsServer ? "wss" : "ws";
     return `${scheme}://${host}:${a.port}${this.options.path ?? "/"}`;
+  }
+
+  /**
+   * Selects the subprotocol `name` whenever a client offers it, before options.handleProtocols is asked (a
+   * SessionManager uses it for `wshub.resume.v1`). Returns this.
+   */
+  acceptProtocol(name: string): this {
+    if (!this.#acceptedProtocols.includes(name)) this.#acceptedProtocols.push(name);
+    return this;
   }
 
   /** Whether a request is for this server (by path). */
@@ -335,7 +346,9 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
     }
     let protocol = "";
     const protocolPick = this.options.handleProtocols;
-    if (protocolPick !== undefined && validated.protocols.length > 0) {
+    const accepted = this.#acceptedProtocols.length > 0 ? validated.protocols.find((p) => this.#acceptedProtocols.includes(p)) : undefined;
+    if (accepted !== undefined) protocol = accepted;
+    else if (protocolPick !== undefined && validated.protocols.length > 0) {
       let p: unknown;
       try {
         p = protocolPick(validated.protocols, req);

@@ -7,6 +7,8 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "../api/server.js";
 import { Hub, type HubOptions } from "../hub/index.js";
+import { SessionManager, type SessionOptions } from "../api/resume/session-manager.js";
+import { readFileSync } from "node:fs";
 import { ChatServer, chatAuthenticate, type ChatConnection, type ChatUser } from "./chat-server.js";
 import { StaticFiles } from "./static-files.js";
 import type { ChatLimits } from "./protocol.js";
@@ -32,6 +34,11 @@ export interface ChatAppOptions {
   perMessageDeflate?: boolean;
   /** Options for the hub (heartbeat, slow consumers...). Default: the hub's defaults. */
   hub?: HubOptions;
+  /**
+   * Resumable sessions (docs/resume-protocol.md): `true` or SessionOptions. Clients that offer `wshub.resume.v1`
+   * (the /wshub-client.js script) keep their user, rooms and messages across reconnects. Default false.
+   */
+  resume?: boolean | SessionOptions;
 }
 
 export const CHAT_APP_DEFAULTS = Object.freeze({
@@ -46,6 +53,8 @@ export interface ChatApp {
   readonly wss: WebSocketServer<ChatUser>;
   readonly hub: Hub<ChatConnection>;
   readonly chat: ChatServer;
+  /** The sessions, with `resume`; null otherwise. */
+  readonly sessions: SessionManager<ChatUser> | null;
   /** The page's address, e.g. http://127.0.0.1:8080/ */
   readonly url: string;
   /** The WebSocket endpoint, e.g. ws://127.0.0.1:8080/chat */
@@ -83,6 +92,13 @@ export async function startChatApp(options: ChatAppOptions = {}): Promise<ChatAp
       res.end(body);
       return;
     }
+    if (pathname === CLIENT_SCRIPT_PATH) {
+      // The ReconnectingWebSocket as a browser ES module: `import { ReconnectingWebSocket } from "/wshub-client.js"`.
+      const body = clientScript();
+      res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8", "Content-Length": body.length, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" });
+      res.end(req.method === "HEAD" ? undefined : body);
+      return;
+    }
     if (files.handle(req, res)) return;
     const body = "not found\n";
     res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(body) });
@@ -96,8 +112,10 @@ export async function startChatApp(options: ChatAppOptions = {}): Promise<ChatAp
     ...(options.perMessageDeflate !== undefined ? { perMessageDeflate: options.perMessageDeflate } : {}),
     authenticate: chatAuthenticate({ checkOrigin: options.checkOrigin, limits: options.limits }),
   });
-  const hub = new Hub<ChatConnection>(wss, options.hub);
-  const chat = new ChatServer(wss, hub, { limits: options.limits });
+  const resume = options.resume ?? false;
+  const sessions = resume === false ? null : new SessionManager<ChatUser>(wss, resume === true ? {} : resume);
+  const hub = new Hub<ChatConnection>(sessions ?? wss, options.hub);
+  const chat = new ChatServer(sessions ?? wss, hub, { limits: options.limits });
 
   await listen(server, port, host);
   const a = server.address() as AddressInfo;
@@ -109,6 +127,7 @@ export async function startChatApp(options: ChatAppOptions = {}): Promise<ChatAp
     wss,
     hub,
     chat,
+    sessions,
     url: `${secure ? "https" : "http"}://${h}:${a.port}/`,
     wsUrl: `${secure ? "wss" : "ws"}://${h}:${a.port}${path}`,
     close(closeOptions = {}) {
@@ -141,6 +160,19 @@ export function listen(server: HttpServer | HttpsServer, port: number, host: str
     server.once("listening", onListening);
     server.listen(port, host);
   });
+}
+
+/** Where the chat server serves the browser client of wshub.resume.v1. */
+export const CLIENT_SCRIPT_PATH = "/wshub-client.js";
+let clientScriptBody: Buffer | null = null;
+
+/** The compiled src/api/reconnecting-core.ts: an ES module that imports nothing. Read once. */
+function clientScript(): Buffer {
+  if (clientScriptBody === null) {
+    const text = readFileSync(new URL("../api/reconnecting-core.js", import.meta.url), "utf8").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");
+    clientScriptBody = Buffer.from(text, "utf8");
+  }
+  return clientScriptBody;
 }
 
 function escapeHtml(s: string): string {

@@ -2,8 +2,8 @@
  * The chat server: speaks the JSON chat protocol (docs/chat-protocol.md) on the connections of a
  * WebSocketServer, through the hub's pool (every connection under its UUID) and rooms.
  */
-import type { IncomingMessage } from "node:http";
 import type { ServerWebSocket } from "../api/server-websocket.js";
+import type { ResumableSession } from "../api/resume/session.js";
 import type { AuthDecision, UpgradeInfo } from "../api/server.js";
 import type { Hub } from "../hub/index.js";
 import {
@@ -28,12 +28,13 @@ export interface ChatUser {
   queue?: Promise<void>;
 }
 
-export type ChatConnection = ServerWebSocket<ChatUser>;
+/** A plain connection, or a resumable session (`--resume`: the same user across reconnects). */
+export type ChatConnection = ServerWebSocket<ChatUser> | ResumableSession<ChatUser>;
 
 /** A place the chat can listen for connections (a WebSocketServer). */
 export interface ChatConnectionSource {
-  on(event: "connection", listener: (ws: ChatConnection, req: IncomingMessage) => void): unknown;
-  off(event: "connection", listener: (ws: ChatConnection, req: IncomingMessage) => void): unknown;
+  on(event: "connection", listener: (ws: ChatConnection) => void): unknown;
+  off(event: "connection", listener: (ws: ChatConnection) => void): unknown;
 }
 
 export interface ChatServerOptions {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "../api/server.js";
-import type { ServerWebSocket } from "../api/server-websocket.js";
+import { SessionManager, type SessionOrSocket } from "../api/resume/session-manager.js";
 import { Hub, type Adapter } from "../hub/index.js";
 import { runWorkers } from "./workers.js";
 import { startChatApp, listen, type ChatApp } from "../chat/chat-app.js";
@@ -28,6 +28,10 @@ Options:
   --redis URL           join a cluster over Redis (redis://HOST:PORT): in broadcast mode every message from any
                         client of any node goes to every client of every node; in chat mode one chat spans the
                         nodes (env WSHUB_REDIS_URL). Without it: one process, no Redis.
+  --resume              resumable sessions (docs/resume-protocol.md) in broadcast and chat modes: clients that
+                        offer wshub.resume.v1 (ReconnectingWebSocket, /wshub-client.js) get every message once
+                        across reconnects; others get plain WebSocket. Sessions live in this process's memory
+                        (a resume must reach the same process)
   --workers N           run N processes on this host behind the one port, as one cluster (needs --redis)
   -h, --help            show this help
 
@@ -48,6 +52,7 @@ const SPEC = {
   "no-deflate": { type: "boolean" },
   redis: { type: "string" },
   workers: { type: "string" },
+  resume: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
 
@@ -67,6 +72,8 @@ interface ServeConfig {
   redis: string | undefined;
   /** Processes to run behind the port (--workers); 1 without the flag. */
   workers: number;
+  /** --resume: resumable sessions (broadcast and chat modes). */
+  resume: boolean;
 }
 
 /** Reads and checks the flags (and WSHUB_HOST / WSHUB_PORT); every problem is a UsageError. */
@@ -98,7 +105,11 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   const workers = flags["workers"] !== undefined ? parsePositiveInt(flags["workers"] as string, "--workers") : 1;
   if (workers > 1 && redis === undefined) throw new UsageError("--workers needs --redis (the processes share their hub over Redis)");
   if (workers > 256) throw new UsageError(`--workers must be at most 256, got ${workers}`);
-  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate, redis, workers };
+  const resume = flags["resume"] === true;
+  if (resume && mode === "echo") throw new UsageError("--resume works in broadcast and chat modes, not echo");
+  // Sessions are kept in one process's memory; node:cluster would send a client's resume to any worker.
+  if (resume && workers > 1) throw new UsageError("--resume cannot be used with --workers (sessions live in one process)");
+  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate, redis, workers, resume };
 }
 
 function readPem(file: string, flag: string): Buffer {
@@ -136,12 +147,12 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
   if (mode === "chat") {
     let app: ChatApp;
     try {
-      app = await startChatApp({ host, port, hub: hubOptions, ...(path !== undefined ? { path } : {}), ...(tls ? { tls } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate });
+      app = await startChatApp({ host, port, hub: hubOptions, resume: config.resume, ...(path !== undefined ? { path } : {}), ...(tls ? { tls } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate });
     } catch (err) {
       throw listenError(err as NodeJS.ErrnoException, host, port);
     }
     if (adapter !== undefined) reportCluster(app.hub, out);
-    out.write(`wshub chat server listening on ${app.url} (WebSocket endpoint ${app.wsUrl})\n`);
+    out.write(`wshub chat server listening on ${app.url} (WebSocket endpoint ${app.wsUrl}${config.resume ? ", resumable sessions on" : ""})\n`);
     stop = () => app.close({ code: 1001, reason: "server shutting down", timeout: 2000 });
   } else {
     let wss: WebSocketServer;
@@ -166,10 +177,10 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
         throw listenError(err, host, port);
       });
     }
-    let hub: Hub<ServerWebSocket> | undefined;
+    let hub: Hub<SessionOrSocket<unknown>> | undefined;
     if (mode === "broadcast") {
       // Every message from any client goes to all connected clients (of every node), the sender included, framed once.
-      const h = new Hub(wss, hubOptions);
+      const h = new Hub<SessionOrSocket<unknown>>(config.resume ? new SessionManager(wss) : wss, hubOptions);
       hub = h;
       h.on("message", (_ws, data, isBinary) => {
         h.broadcast(data as string | Buffer, { binary: isBinary });
@@ -179,12 +190,12 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
         ws.onmessage = (ev: MessageEvent) => ws.send(ev.data);
       });
       // In a cluster an echo node still registers its connections, so the cluster's queries see them.
-      if (adapter !== undefined) hub = new Hub(wss, hubOptions);
+      if (adapter !== undefined) hub = new Hub<SessionOrSocket<unknown>>(wss, hubOptions);
     }
     const a = (httpsServer ?? wss).address() as AddressInfo;
     const h = a.family === "IPv6" ? `[${a.address}]` : a.address;
     if (hub !== undefined && adapter !== undefined) reportCluster(hub, out);
-    out.write(`wshub ${mode} server listening on ${tls ? "wss" : "ws"}://${h}:${a.port}${path ?? "/"}\n`);
+    out.write(`wshub ${mode} server listening on ${tls ? "wss" : "ws"}://${h}:${a.port}${path ?? "/"}${config.resume ? " (resumable sessions on)" : ""}\n`);
     stop = async () => {
       if (hub !== undefined) await hub.close({ code: 1001, timeout: 2000 });
       await wss.close({ timeout: 2000 });

@@ -14,6 +14,11 @@ export class OutgoingMessage {
    * connection that needs it (src/api/ knows its type; the hub only carries it).
    */
   deflate: object | null = null;
+  /**
+   * With resumable sessions: the message's position and its `D<pos> ` frame (docs/resume-protocol.md), made and kept
+   * here by the first session that records it (src/api/ knows its type; the hub only carries it).
+   */
+  resume: object | null = null;
   #frame: Buffer | [Buffer, Uint8Array] | null = null;
 
   constructor(payload: Uint8Array, binary: boolean) {

@@ -33,3 +33,4 @@ export { Connection } from "./connection.js";
 export type { ConnectionHandler, ConnectionOptions, MessageInflater } from "./connection-handler.js";
 export { PROTOCOL_DEFAULTS, type ProtocolOptions } from "./options.js";
 export * from "./extensions/index.js";
+export * from "./resume-wire.js";
