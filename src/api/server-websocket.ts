@@ -127,6 +127,7 @@ export class ServerWebSocket<T = unknown> extends WebSocketBase implements HubCo
     const t = this.transport;
     if (t === null || !t.conn.canSend || t.socket.destroyed || this.readyState !== ReadyState.OPEN) return false;
     if (t.deflate !== null) {
+      if (t.tap !== null) t.tap.noteOutgoing(message.payload.length);
       const shared = (message.deflate ??= new SharedDeflateMessage(message.payload, message.binary)) as SharedDeflateMessage;
       return shared.sendTo(t.deflate, message);
     }

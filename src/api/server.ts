@@ -21,6 +21,7 @@ import { PerMessageDeflate } from "../node/deflate.js";
 import { resolveServerDeflate, type PerMessageDeflateOptions } from "../node/deflate-options.js";
 import { UpgradeListener, UpgradeRequest, ignoreError, refuseUpgrade } from "../node/upgrade-listener.js";
 import { dropSharedReads, readsIntoSharedBuffer } from "../node/shared-read.js";
+import { traceUpgrade, tracing } from "../node/diagnostics.js";
 import { ServerWebSocket, reportToStderr, type ServerRequest } from "./server-websocket.js";
 import { checkServerOptions } from "./option-checks.js";
 import { claimed, markUpgradeListener, refusalOf, unclaimedUpgrade } from "./upgrade-hooks.js";
@@ -369,7 +370,9 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
     const agreement = deflate !== null ? negotiateServer(validated.extensions, deflate.policy) : null;
     const extensions = agreement !== null ? agreement.response : "";
     // RFC 6455 §4.2.2 step 5: the 101 response, in one write.
-    socket.write(upgradeResponseText(validated.key, protocol, extensions), "latin1");
+    const response = upgradeResponseText(validated.key, protocol, extensions);
+    if (tracing()) traceUpgrade(socket, req, validated.key, response, protocol, extensions);
+    socket.write(response, "latin1");
     const ws = new ServerWebSocket<T>(req, this.#urlOf(req, socket), data, this.#report);
     socket.removeListener("error", ignoreError);
     // The bytes that followed the request head come first. On a paused socket (an http server's 'upgrade', or a

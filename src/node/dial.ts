@@ -5,6 +5,7 @@ import { buildUpgradeRequest, generateKey, validateUpgradeResponse, type Validat
 import { parseResponseHead } from "../protocol/http-head.js";
 import { HandshakeError } from "../protocol/errors.js";
 import { holdSharedReads, sharedReadOption } from "./shared-read.js";
+import { publishAccept, publishHead, publishOpen, tracing } from "./diagnostics.js";
 
 export interface DialOptions {
   /** Milliseconds for TCP connect + TLS + handshake. */
@@ -68,6 +69,8 @@ export function dial(
     socket = netConnect({ host: hostname, port, onread } as unknown as NetConnectOpts);
   }
   const key = generateKey();
+  /** A wshub diagnostics channel has a subscriber (node/diagnostics.ts): the handshake is published. */
+  const traced = tracing();
   const timer = setTimeout(() => (refusal !== null ? readRefusalBody(true) : finish(new HandshakeError(`opening handshake timed out after ${options.handshakeTimeout} ms`, 0, "WS_ERR_HANDSHAKE_TIMEOUT"))), options.handshakeTimeout);
   let received: Buffer = Buffer.alloc(0);
   /** A refusal (a status other than 101) whose body is being read, up to REFUSAL_BODY_MAX bytes. */
@@ -83,6 +86,10 @@ export function dial(
       origin: options.origin,
       headers: options.headers,
     });
+    if (traced) {
+      publishOpen(socket, "client");
+      publishHead(socket, "client", "request", request);
+    }
     socket.write(request);
   };
   const onData = (chunk: Buffer) => {
@@ -95,6 +102,13 @@ export function dial(
     try {
       head = parseResponseHead(received, options.maxResponseHeaderSize);
       if (head === null) return;
+      if (traced) {
+        publishHead(socket, "client", "response", received.subarray(0, head.length).toString("latin1"));
+        if (head.statusCode === 101) {
+          const h = head.headers;
+          publishAccept(socket, "client", key, String(h["sec-websocket-accept"] ?? ""), String(h["sec-websocket-protocol"] ?? ""), String(h["sec-websocket-extensions"] ?? ""));
+        }
+      }
       if (head.statusCode !== 101) {
         // Refused: the status, the headers and the start of the body (up to 4 KiB) go on the error, read until
         // the body is complete (Content-Length), 4 KiB have arrived, or the server closes (docs/api.md).

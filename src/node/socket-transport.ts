@@ -10,6 +10,7 @@ import type { ProtocolError } from "../protocol/errors.js";
 import type { PerMessageDeflate } from "./deflate.js";
 import { DeflateSendQueue } from "./deflate-sender.js";
 import { readNextInto, readsIntoSharedBuffer, takeHeldReads } from "./shared-read.js";
+import { tapFor, type TraceTap } from "./diagnostics.js";
 
 /** What the transport reports upward (to the WebSocket API object). */
 export interface TransportListener {
@@ -69,16 +70,23 @@ export class SocketTransport implements ConnectionHandler {
   private rare: TransportRare | null = null;
   /** Ordered compressing send queue when permessage-deflate is in use; send through sendMessage(). */
   readonly deflate: DeflateSendQueue | null = null;
+  /**
+   * The diagnostics tap (node/diagnostics.ts) when a wshub channel had a subscriber as this connection opened;
+   * null otherwise, and then the read path is the untraced one and writes pay one null check.
+   */
+  readonly tap: TraceTap | null;
 
   constructor(socket: Socket, listener: TransportListener, options: TransportOptions, head?: Buffer) {
     this.socket = socket;
     this.listener = listener;
     this.closeTimeout = options.closeTimeout;
+    const tap = (this.tap = tapFor(socket, options.isServer ? "server" : "client"));
+    const inflater = options.inflater ?? options.deflate ?? null;
     this.conn = new Connection(this, {
       isServer: options.isServer,
       maxPayload: options.maxPayload,
       autoPong: options.autoPong,
-      inflater: options.inflater ?? options.deflate ?? null,
+      inflater: tap !== null && inflater !== null ? tap.wrapInflater(inflater) : inflater,
       decodeText: typeof listener.onTextMessage === "function",
     });
     if (options.deflate) {
@@ -93,10 +101,10 @@ export class SocketTransport implements ConnectionHandler {
     // onSharedRead, valid only during the call; any other socket emits 'data' with buffers of their own.
     // What it received between its request head and now (asynchronous authentication) follows `head`.
     if (readsIntoSharedBuffer(socket)) {
-      const held = takeHeldReads(socket, onSharedRead);
+      const held = takeHeldReads(socket, tap !== null ? onSharedReadTraced : onSharedRead);
       if (held !== null) head = head !== undefined && head.length > 0 ? Buffer.concat([head, held]) : held;
     } else {
-      socket.on("data", onSocketData);
+      socket.on("data", tap !== null ? onSocketDataTraced : onSocketData);
     }
     socket.on("end", onSocketEnd);
     socket.on("close", onSocketClose);
@@ -106,7 +114,9 @@ export class SocketTransport implements ConnectionHandler {
       // Bytes that arrived with the handshake belong to the WebSocket stream; deliver them after the caller
       // has attached its handlers.
       process.nextTick(() => {
-        if (!this.closed) this.conn.receiveData(head);
+        if (this.closed) return;
+        if (tap !== null) tap.in.push(head);
+        this.conn.receiveData(head);
       });
     }
   }
@@ -188,6 +198,7 @@ export class SocketTransport implements ConnectionHandler {
     if (socket.destroyed || this.ended) return;
     if (!this.corked) this.cork();
     this.wireWritten += data.length;
+    if (this.tap !== null) this.tap.out.push(data);
     socket.write(data);
     // A large write takes its batch out at the end of this tick (the flush of a second one finds nothing left).
     if (data.length >= WRITE_AT_ONCE) process.nextTick(flushOne, this);
@@ -284,7 +295,10 @@ export class SocketTransport implements ConnectionHandler {
    * `textBytes`: the UTF-8 length of a string `data`, when the caller has it (saves measuring it twice).
    */
   sendMessage(data: Uint8Array | string, isBinary: boolean, textBytes?: number): boolean {
-    if (this.deflate !== null) return this.deflate.send(data, isBinary);
+    if (this.deflate !== null) {
+      if (this.tap !== null) this.tap.noteOutgoing(typeof data === "string" ? Buffer.byteLength(data) : data.length);
+      return this.deflate.send(data, isBinary);
+    }
     if (typeof data === "string") return this.conn.sendText(data, textBytes);
     return this.conn.send(data, isBinary);
   }
@@ -313,6 +327,7 @@ export class SocketTransport implements ConnectionHandler {
     if (this.ended) return;
     this.ended = true;
     this.flush();
+    this.tap?.localEnded();
     this.socket.end();
   }
 
@@ -328,6 +343,7 @@ export class SocketTransport implements ConnectionHandler {
   }
 
   /** @internal */ onSocketEnd(): void {
+    this.tap?.remoteEnded();
     // The peer closed its side of TCP. Frames it sent before its FIN still count: while an inflation holds the
     // parser, wait for it (and the frames buffered behind it). Then this side is done too.
     if (this.conn.isInflating) {
@@ -362,6 +378,7 @@ export class SocketTransport implements ConnectionHandler {
     }
     const code = conn.closeReceived ? conn.closeCode : CloseCode.Abnormal;
     const reason = conn.closeReceived ? conn.closeReason : "";
+    this.tap?.closed(conn.closeInitiator, code, reason, wasClean);
     this.listener.onClosed(code, reason, wasClean);
   }
 }
@@ -380,6 +397,16 @@ function onSharedRead(this: Socket, nread: number, buffer: Buffer): void {
   // large as what is missing. (Last in the callback: see readNextInto.)
   const target = conn.readTarget(DIRECT_READ_MIN);
   if (target !== null) readNextInto(target);
+}
+
+function onSocketDataTraced(this: BoundSocket, chunk: Buffer): void {
+  const t = this[kTransport];
+  t.tap!.in.push(chunk);
+  t.conn.receiveData(chunk);
+}
+function onSharedReadTraced(this: Socket, nread: number, buffer: Buffer): void {
+  (this as BoundSocket)[kTransport].tap!.in.push(buffer.subarray(0, nread));
+  onSharedRead.call(this, nread, buffer);
 }
 
 /** Least payload still awaited for the next read to go straight into the payload's buffer. */
