@@ -5,8 +5,8 @@ export class UsageError extends Error {
 }
 
 export interface FlagSpec {
-  /** "string" flags take a value; "boolean" flags do not. */
-  type: "string" | "boolean";
+  /** "string" flags take a value; "boolean" flags do not; "optional" flags take one only as --flag=VALUE. */
+  type: "string" | "boolean" | "optional";
 }
 
 export interface ParsedArgs {
@@ -38,7 +38,10 @@ export function parseArgs(argv: string[], spec: Record<string, FlagSpec>): Parse
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const s = spec[name];
     if (s === undefined) throw new UsageError(`unknown option --${name}`);
-    if (s.type === "boolean") {
+    if (s.type === "optional") {
+      if (eq !== -1 && eq === arg.length - 1) throw new UsageError(`option --${name} needs a value after "="`);
+      flags[name] = eq === -1 ? true : arg.slice(eq + 1);
+    } else if (s.type === "boolean") {
       if (eq !== -1) throw new UsageError(`option --${name} takes no value`);
       flags[name] = true;
     } else {

@@ -9,6 +9,7 @@ import { createInterface, clearLine, cursorTo, moveCursor, type Interface } from
 import { WebSocket, type WebSocketOptions } from "../api/websocket.js";
 import type { CloseEvent, PingPongEvent } from "../api/events.js";
 import { parseArgs, parseMilliseconds, UsageError } from "./args.js";
+import { startTrace, traceFormat } from "./trace.js";
 
 export const CONNECT_HELP = `Usage: wshub connect <url> [options]
 
@@ -35,6 +36,9 @@ Options:
   --wait MS          after stdin ends, close once no message came for MS milliseconds (default 500)
   --no-deflate       do not offer permessage-deflate compression (offered by default, as browsers do)
   --raw              print only the received data, one message per line (no time, no direction)
+  --trace[=json]     print the protocol to stderr, one line per event: TCP open/close, the opening handshake
+                     with the Sec-WebSocket-Accept check, every frame both ways, the closing handshake
+                     (--trace=json: one JSON object per line; docs/trace.md)
   -h, --help         show this help
 
 Status lines (connected, closed, errors) go to stderr; messages go to stdout.
@@ -49,6 +53,7 @@ const SPEC = {
   timeout: { type: "string" },
   wait: { type: "string" },
   raw: { type: "boolean" },
+  trace: { type: "optional" },
   "no-deflate": { type: "boolean" },
   help: { type: "boolean" },
 } as const;
@@ -99,6 +104,9 @@ export async function connect(argv: string[], io: ConnectIO = { stdin: process.s
   const raw = flags["raw"] === true;
   const protocols = flags["protocol"] !== undefined ? (flags["protocol"] as string).split(",").map((s) => s.trim()).filter((s) => s !== "") : undefined;
 
+  const trace = traceFormat(flags["trace"]);
+  // Before the WebSocket: a connection is traced when a channel has a subscriber as it opens.
+  if (trace !== null) startTrace(trace, io.stderr);
   let ws: WebSocket;
   try {
     ws = new WebSocket(url, protocols, options);

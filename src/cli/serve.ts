@@ -8,6 +8,7 @@ import { Hub, type Adapter } from "../hub/index.js";
 import { runWorkers } from "./workers.js";
 import { startChatApp, listen, type ChatApp } from "../chat/chat-app.js";
 import { parseArgs, parsePort, parsePositiveInt, UsageError } from "./args.js";
+import { startTrace, traceFormat, type TraceFormat } from "./trace.js";
 
 export const SERVE_HELP = `Usage: wshub serve [options]
 
@@ -32,6 +33,7 @@ Options:
                         offer wshub.resume.v1 (ReconnectingWebSocket, /wshub-client.js) get every message once
                         across reconnects; others get plain WebSocket. Sessions live in this process's memory
                         (a resume must reach the same process)
+  --trace[=json]        print every connection's protocol to stderr: TCP, handshake, frames, close (docs/trace.md)
   --workers N           run N processes on this host behind the one port, as one cluster (needs --redis)
   -h, --help            show this help
 
@@ -53,6 +55,7 @@ const SPEC = {
   redis: { type: "string" },
   workers: { type: "string" },
   resume: { type: "boolean" },
+  trace: { type: "optional" },
   help: { type: "boolean" },
 } as const;
 
@@ -74,6 +77,8 @@ interface ServeConfig {
   workers: number;
   /** --resume: resumable sessions (broadcast and chat modes). */
   resume: boolean;
+  /** --trace: the protocol of every connection to stderr, as text or JSON lines; null without the flag. */
+  trace: TraceFormat | null;
 }
 
 /** Reads and checks the flags (and WSHUB_HOST / WSHUB_PORT); every problem is a UsageError. */
@@ -109,7 +114,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (resume && mode === "echo") throw new UsageError("--resume works in broadcast and chat modes, not echo");
   // Sessions are kept in one process's memory; node:cluster would send a client's resume to any worker.
   if (resume && workers > 1) throw new UsageError("--resume cannot be used with --workers (sessions live in one process)");
-  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate, redis, workers, resume };
+  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate, redis, workers, resume, trace: traceFormat(flags["trace"]) };
 }
 
 function readPem(file: string, flag: string): Buffer {
@@ -138,6 +143,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
   }
   if (config.workers > 1) return runWorkers(config.workers, config.port, out);
   const { mode, host, port, path, tls, maxPayload, deflate } = config;
+  if (config.trace !== null) startTrace(config.trace, process.stderr);
   // --redis: the hub's adapter; it starts even while Redis is unreachable, and joins the cluster when Redis comes.
   // The Redis client is loaded only then: a single process never needs it.
   const adapter: Adapter | undefined = config.redis !== undefined ? new (await import("../cluster/index.js")).RedisAdapter({ url: config.redis }) : undefined;
