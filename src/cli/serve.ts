@@ -33,6 +33,7 @@ Options:
                         offer wshub.resume.v1 (ReconnectingWebSocket, /wshub-client.js) get every message once
                         across reconnects; others get plain WebSocket. Sessions live in this process's memory
                         (a resume must reach the same process)
+  --protocol LIST       echo and broadcast: subprotocols to select when a client offers them, comma-separated
   --trace[=json]        print every connection's protocol to stderr: TCP, handshake, frames, close (docs/trace.md)
   --workers N           run N processes on this host behind the one port, as one cluster (needs --redis)
   -h, --help            show this help
@@ -56,6 +57,7 @@ const SPEC = {
   workers: { type: "string" },
   resume: { type: "boolean" },
   trace: { type: "optional" },
+  protocol: { type: "string" },
   help: { type: "boolean" },
 } as const;
 
@@ -79,6 +81,8 @@ interface ServeConfig {
   resume: boolean;
   /** --trace: the protocol of every connection to stderr, as text or JSON lines; null without the flag. */
   trace: TraceFormat | null;
+  /** --protocol: subprotocols selected when offered (echo and broadcast modes). */
+  protocols: string[];
 }
 
 /** Reads and checks the flags (and WSHUB_HOST / WSHUB_PORT); every problem is a UsageError. */
@@ -114,7 +118,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (resume && mode === "echo") throw new UsageError("--resume works in broadcast and chat modes, not echo");
   // Sessions are kept in one process's memory; node:cluster would send a client's resume to any worker.
   if (resume && workers > 1) throw new UsageError("--resume cannot be used with --workers (sessions live in one process)");
-  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate, redis, workers, resume, trace: traceFormat(flags["trace"]) };
+  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate, redis, workers, resume, trace: traceFormat(flags["trace"]), protocols: ((flags["protocol"] as string | undefined) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "") };
 }
 
 function readPem(file: string, flag: string): Buffer {
@@ -183,6 +187,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
         throw listenError(err, host, port);
       });
     }
+    for (const p of config.protocols) wss.acceptProtocol(p);
     let hub: Hub<SessionOrSocket<unknown>> | undefined;
     if (mode === "broadcast") {
       // Every message from any client goes to all connected clients (of every node), the sender included, framed once.

@@ -122,12 +122,16 @@ export class TraceTap {
   }
 
   #frame(direction: "in" | "out", f: TappedFrame): void {
+    if (frameChannel.hasSubscribers) this.#publishFrame(direction, f);
     if (direction === "out" && f.fin && f.opcode < 8 && this.#outLengths.length > 0) {
       const length = this.#outLengths.shift()!;
+      // (A single-frame message: its frame's length is the compressed size.)
       if (f.compressed) this.#publishMessage("out", f.messageOpcode, f.length, length);
     }
     if (direction === "in" && f.fin && f.compressed && f.opcode < 8) this.#inOpcodes.push(f.messageOpcode);
-    if (!frameChannel.hasSubscribers) return;
+  }
+
+  #publishFrame(direction: "in" | "out", f: TappedFrame): void {
     const msg: Record<string, unknown> = {
       id: this.id,
       side: this.side,
