@@ -10,6 +10,7 @@ import type { ProtocolError } from "../protocol/errors.js";
 import type { PerMessageDeflate } from "./deflate.js";
 import { DeflateSendQueue } from "./deflate-sender.js";
 import { readNextInto, readsIntoSharedBuffer, takeHeldReads } from "./shared-read.js";
+import { RateBucket, type RateLimit } from "./rate-limit.js";
 
 /** What the transport reports upward (to the WebSocket API object). */
 export interface TransportListener {
@@ -25,6 +26,8 @@ export interface TransportListener {
   onError(err: Error): void;
   /** The socket is closed. `code` is the peer's close code, or 1006 when no close frame was received. */
   onClosed(code: number, reason: string, wasClean: boolean): void;
+  /** Optional: starts the closing handshake as the application's close() would (used by the rate limit). */
+  closeInternal?(code: number, reason: Buffer): void;
 }
 
 export interface TransportOptions {
@@ -36,6 +39,8 @@ export interface TransportOptions {
   inflater?: MessageInflater | null;
   /** The permessage-deflate codec when the extension was negotiated: inflates RSV1 messages, compresses sends. */
   deflate?: PerMessageDeflate | null;
+  /** The server's messageRate, or null/absent: no limit, and no bucket per connection. */
+  rateLimit?: RateLimit | null;
 }
 
 /**
@@ -69,11 +74,14 @@ export class SocketTransport implements ConnectionHandler {
   private rare: TransportRare | null = null;
   /** Ordered compressing send queue when permessage-deflate is in use; send through sendMessage(). */
   readonly deflate: DeflateSendQueue | null = null;
+  /** The connection's rate buckets (messageRate), or null when the server has no rate limit. */
+  readonly rate: RateBucket | null;
 
   constructor(socket: Socket, listener: TransportListener, options: TransportOptions, head?: Buffer) {
     this.socket = socket;
     this.listener = listener;
     this.closeTimeout = options.closeTimeout;
+    this.rate = options.rateLimit ? new RateBucket(options.rateLimit, Date.now()) : null;
     this.conn = new Connection(this, {
       isServer: options.isServer,
       maxPayload: options.maxPayload,
@@ -222,15 +230,33 @@ export class SocketTransport implements ConnectionHandler {
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.rate !== null && !this.takeRate(1, 0)) return;
     this.listener.onMessage(data, isBinary);
   }
 
   onTextMessage(text: string): void {
+    if (this.rate !== null && !this.takeRate(1, 0)) return;
     this.listener.onTextMessage!(text);
   }
 
   onPing(data: Buffer): void {
+    if (this.rate !== null && !this.takeRate(1, 0)) return;
     this.listener.onPing(data);
+  }
+
+  /**
+   * Counts `messages` and `bytes` against the rate limit. The first time the connection goes over, the closing
+   * handshake starts with 1008 "rate limit"; from then on its messages and pings are dropped (reading goes on, so
+   * that the peer's close frame is seen; closeTimeout bounds a peer that does not send one).
+   */
+  /** @internal */ takeRate(messages: number, bytes: number): boolean {
+    const rate = this.rate!;
+    if (rate.over) return false;
+    if (rate.take(messages, bytes)) return true;
+    const l = this.listener;
+    if (typeof l.closeInternal === "function") l.closeInternal(CloseCode.PolicyViolation, RATE_LIMIT_REASON);
+    else this.close(CloseCode.PolicyViolation, RATE_LIMIT_REASON);
+    return false;
   }
 
   onPong(data: Buffer): void {
@@ -369,11 +395,17 @@ export class SocketTransport implements ConnectionHandler {
 const kTransport = Symbol("wshub.transport");
 type BoundSocket = Socket & { [kTransport]: SocketTransport };
 
+const RATE_LIMIT_REASON = Buffer.from("rate limit");
+
 function onSocketData(this: BoundSocket, chunk: Buffer): void {
-  this[kTransport].conn.receiveData(chunk);
+  const t = this[kTransport];
+  if (t.rate !== null) t.takeRate(0, chunk.length);
+  t.conn.receiveData(chunk);
 }
 function onSharedRead(this: Socket, nread: number, buffer: Buffer): void {
-  const conn = (this as BoundSocket)[kTransport].conn;
+  const t = (this as BoundSocket)[kTransport];
+  if (t.rate !== null) t.takeRate(0, nread);
+  const conn = t.conn;
   if (conn.isReadTarget(buffer)) conn.receivedInto(nread);
   else conn.receiveTransient(buffer.subarray(0, nread));
   // The rest of a long payload is read straight into its buffer: no copy out of the shared buffer, and reads as
