@@ -60,9 +60,8 @@ export class RateBucket {
     this.last = now;
   }
 
-  /** Takes one message and `bytes` bytes; false when either bucket runs dry (the connection is over its rate). */
+  /** Takes `messages` and `bytes`; false when either bucket runs dry. */
   take(messages: number, bytes: number): boolean {
-    if (this.over) return false;
     const limit = this.limit;
     const now = Date.now();
     const elapsed = now - this.last;
@@ -75,9 +74,14 @@ export class RateBucket {
     }
     this.messages -= messages;
     this.bytes -= bytes;
-    if (this.messages >= 0 && this.bytes >= 0) return true;
+    return this.messages >= 0 && this.bytes >= 0;
+  }
+
+  /** Marks the connection as over its rate (counted once) and fills the buckets again: the grace to close. */
+  markOver(): void {
     this.over = true;
-    limit.counters.rateLimited++;
-    return false;
+    this.limit.counters.rateLimited++;
+    this.messages = this.limit.maxMessages;
+    this.bytes = this.limit.maxBytes;
   }
 }

@@ -245,14 +245,19 @@ export class SocketTransport implements ConnectionHandler {
   }
 
   /**
-   * Counts `messages` and `bytes` against the rate limit. The first time the connection goes over, the closing
-   * handshake starts with 1008 "rate limit"; from then on its messages and pings are dropped (reading goes on, so
-   * that the peer's close frame is seen; closeTimeout bounds a peer that does not send one).
+   * Counts `messages` and `bytes` against the rate limit; false when the connection is over it. The first time,
+   * the closing handshake starts with 1008 "rate limit" and the buckets are filled once more: from then on its
+   * messages and pings are dropped, reading goes on so that the peer's close frame is seen, and a peer that
+   * empties the buckets again before closing (it goes on flooding) is cut off (socket destroyed).
    */
   /** @internal */ takeRate(messages: number, bytes: number): boolean {
     const rate = this.rate!;
-    if (rate.over) return false;
-    if (rate.take(messages, bytes)) return true;
+    if (rate.take(messages, bytes)) return !rate.over;
+    if (rate.over) {
+      this.socket.destroy();
+      return false;
+    }
+    rate.markOver();
     const l = this.listener;
     if (typeof l.closeInternal === "function") l.closeInternal(CloseCode.PolicyViolation, RATE_LIMIT_REASON);
     else this.close(CloseCode.PolicyViolation, RATE_LIMIT_REASON);
@@ -399,12 +404,12 @@ const RATE_LIMIT_REASON = Buffer.from("rate limit");
 
 function onSocketData(this: BoundSocket, chunk: Buffer): void {
   const t = this[kTransport];
-  if (t.rate !== null) t.takeRate(0, chunk.length);
+  if (t.rate !== null && !t.takeRate(0, chunk.length) && this.destroyed) return;
   t.conn.receiveData(chunk);
 }
 function onSharedRead(this: Socket, nread: number, buffer: Buffer): void {
   const t = (this as BoundSocket)[kTransport];
-  if (t.rate !== null) t.takeRate(0, nread);
+  if (t.rate !== null && !t.takeRate(0, nread) && this.destroyed) return;
   const conn = t.conn;
   if (conn.isReadTarget(buffer)) conn.receivedInto(nread);
   else conn.receiveTransient(buffer.subarray(0, nread));
