@@ -77,11 +77,13 @@ export class RateBucket {
     return this.messages >= 0 && this.bytes >= 0;
   }
 
-  /** Marks the connection as over its rate (counted once) and fills the buckets again: the grace to close. */
-  markOver(): void {
+  /**
+   * Marks the connection as over its rate (counted once). `bytes` then holds the grace: how many more bytes may be
+   * read (to see the peer's close frame) before reading stops.
+   */
+  markOver(graceBytes: number): void {
     this.over = true;
     this.limit.counters.rateLimited++;
-    this.messages = this.limit.maxMessages;
-    this.bytes = this.limit.maxBytes;
+    this.bytes = graceBytes;
   }
 }

@@ -246,18 +246,19 @@ export class SocketTransport implements ConnectionHandler {
 
   /**
    * Counts `messages` and `bytes` against the rate limit; false when the connection is over it. The first time,
-   * the closing handshake starts with 1008 "rate limit" and the buckets are filled once more: from then on its
-   * messages and pings are dropped, reading goes on so that the peer's close frame is seen, and a peer that
-   * empties the buckets again before closing (it goes on flooding) is cut off (socket destroyed).
+   * the closing handshake starts with 1008 "rate limit". From then on its messages and pings are dropped, and
+   * reading goes on (so that the peer's close frame is seen) for RATE_LIMIT_GRACE more bytes, what may have been
+   * in flight; a peer that sends more goes on flooding after the close: the socket stops being read (TCP flow
+   * control holds the peer; nothing is parsed) until the peer closes or closeTimeout destroys it.
    */
   /** @internal */ takeRate(messages: number, bytes: number): boolean {
     const rate = this.rate!;
-    if (rate.take(messages, bytes)) return !rate.over;
     if (rate.over) {
-      this.socket.destroy();
+      if (bytes > 0 && (rate.bytes -= bytes) < 0) this.socket.pause();
       return false;
     }
-    rate.markOver();
+    if (rate.take(messages, bytes)) return true;
+    rate.markOver(RATE_LIMIT_GRACE);
     const l = this.listener;
     if (typeof l.closeInternal === "function") l.closeInternal(CloseCode.PolicyViolation, RATE_LIMIT_REASON);
     else this.close(CloseCode.PolicyViolation, RATE_LIMIT_REASON);
@@ -401,15 +402,17 @@ const kTransport = Symbol("wshub.transport");
 type BoundSocket = Socket & { [kTransport]: SocketTransport };
 
 const RATE_LIMIT_REASON = Buffer.from("rate limit");
+/** Bytes read and parsed after a connection went over its rate: about what socket buffers hold in flight. */
+const RATE_LIMIT_GRACE = 256 * 1024;
 
 function onSocketData(this: BoundSocket, chunk: Buffer): void {
   const t = this[kTransport];
-  if (t.rate !== null && !t.takeRate(0, chunk.length) && this.destroyed) return;
+  if (t.rate !== null && !t.takeRate(0, chunk.length) && this.isPaused()) return;
   t.conn.receiveData(chunk);
 }
 function onSharedRead(this: Socket, nread: number, buffer: Buffer): void {
   const t = (this as BoundSocket)[kTransport];
-  if (t.rate !== null && !t.takeRate(0, nread) && this.destroyed) return;
+  if (t.rate !== null && !t.takeRate(0, nread) && this.isPaused()) return;
   const conn = t.conn;
   if (conn.isReadTarget(buffer)) conn.receivedInto(nread);
   else conn.receiveTransient(buffer.subarray(0, nread));
