@@ -230,34 +230,34 @@ export class SocketTransport implements ConnectionHandler {
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.rate !== null && !this.takeRate(1, 0)) return;
+    if (this.rate !== null && !this.takeRate(0)) return;
     this.listener.onMessage(data, isBinary);
   }
 
   onTextMessage(text: string): void {
-    if (this.rate !== null && !this.takeRate(1, 0)) return;
+    if (this.rate !== null && !this.takeRate(0)) return;
     this.listener.onTextMessage!(text);
   }
 
   onPing(data: Buffer): void {
-    if (this.rate !== null && !this.takeRate(1, 0)) return;
+    if (this.rate !== null && !this.takeRate(0)) return;
     this.listener.onPing(data);
   }
 
   /**
-   * Counts `messages` and `bytes` against the rate limit; false when the connection is over it. The first time,
+   * Counts a message (bytes 0) or a read of `bytes` against the rate limit; false when the connection is over it. The first time,
    * the closing handshake starts with 1008 "rate limit". From then on its messages and pings are dropped, and
    * reading goes on (so that the peer's close frame is seen) for RATE_LIMIT_GRACE more bytes, what may have been
    * in flight; a peer that sends more goes on flooding after the close: the socket stops being read (TCP flow
    * control holds the peer; nothing is parsed) until the peer closes or closeTimeout destroys it.
    */
-  /** @internal */ takeRate(messages: number, bytes: number): boolean {
+  /** @internal */ takeRate(bytes: number): boolean {
     const rate = this.rate!;
     if (rate.over) {
       if (bytes > 0 && (rate.bytes -= bytes) < 0) this.socket.pause();
       return false;
     }
-    if (rate.take(messages, bytes)) return true;
+    if (bytes > 0 ? rate.takeRead(bytes) : rate.takeMessage()) return true;
     rate.markOver(RATE_LIMIT_GRACE);
     const l = this.listener;
     if (typeof l.closeInternal === "function") l.closeInternal(CloseCode.PolicyViolation, RATE_LIMIT_REASON);
@@ -407,12 +407,12 @@ const RATE_LIMIT_GRACE = 256 * 1024;
 
 function onSocketData(this: BoundSocket, chunk: Buffer): void {
   const t = this[kTransport];
-  if (t.rate !== null && !t.takeRate(0, chunk.length) && this.isPaused()) return;
+  if (t.rate !== null && !t.takeRate(chunk.length) && this.isPaused()) return;
   t.conn.receiveData(chunk);
 }
 function onSharedRead(this: Socket, nread: number, buffer: Buffer): void {
   const t = (this as BoundSocket)[kTransport];
-  if (t.rate !== null && !t.takeRate(0, nread) && this.isPaused()) return;
+  if (t.rate !== null && !t.takeRate(nread) && this.isPaused()) return;
   const conn = t.conn;
   if (conn.isReadTarget(buffer)) conn.receivedInto(nread);
   else conn.receiveTransient(buffer.subarray(0, nread));
