@@ -78,6 +78,8 @@ const SERVER_DEFS = {
   reflect: { label: "C reflector", cmd: LOADGEN, args: ["reflect"], capacity: true },
   ws: { label: "ws", script: "bench/servers/ws.mjs", env: { WS_NO_BUFFER_UTIL: "1" } },
   "ws-bufferutil": { label: "ws + bufferutil", script: "bench/servers/ws.mjs" },
+  // The ws baseline's own code, with its import switched to wshub/ws (src/compat/).
+  "wshub-ws": { label: "wshub/ws (ws's API)", script: "bench/servers/ws.mjs", args: ["--impl", "wshub"], highlight: true },
   wshub: { label: "wshub", script: "bench/servers/wshub.mjs", highlight: true },
   "wshub-arraybuffer": { label: "wshub (arraybuffer)", script: "bench/servers/wshub.mjs", args: ["--binary-type", "arraybuffer"], highlight: true },
 };
@@ -86,8 +88,8 @@ const CLIENT_DEFS = {
   ws: { label: "ws client", impl: "ws", env: { WS_NO_BUFFER_UTIL: "1" } },
   wshub: { label: "wshub client", impl: "wshub", highlight: true },
 };
-const STD = ["raw", "ws", "ws-bufferutil", "wshub", "reflect"];
-const ECHO = ["raw", "floor", "ws", "ws-bufferutil", "wshub", "reflect"];
+const STD = ["raw", "ws", "ws-bufferutil", "wshub", "wshub-ws", "reflect"];
+const ECHO = ["raw", "floor", "ws", "ws-bufferutil", "wshub", "wshub-ws", "reflect"];
 const BIN = ["raw", "floor", "ws", "ws-bufferutil", "wshub", "wshub-arraybuffer", "reflect"];
 const IDLE = ["raw", "ws", "ws-bufferutil", "wshub", "reflect"];
 
