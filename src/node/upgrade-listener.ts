@@ -12,7 +12,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { IncomingHttpHeaders } from "node:http";
 import { HandshakeError } from "../protocol/errors.js";
-import type { LimitCounters } from "./limit-counters.js";
+import { LimitCounters } from "./limit-counters.js";
 import { dropSharedReads, holdSharedReads, readIntoSharedBuffer, readsIntoSharedBuffer, type SharedReadCallback } from "./shared-read.js";
 import { buildErrorResponse, forEachHeaderLine, parseHeaderFields, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/http-head.js";
 
@@ -79,12 +79,12 @@ export interface UpgradeListenerOptions {
   maxHeaderSize: number;
   /** Milliseconds for the whole request head to arrive; 408 after. */
   handshakeTimeout: number;
-  /** Most header fields in a request head; 431 beyond. */
-  maxHeadersCount: number;
-  /** Most connections sending their request head at once; a new one beyond drops the oldest. */
-  maxPendingHandshakes: number;
-  /** Where refusals and dropped handshakes are counted. */
-  counters: LimitCounters;
+  /** Most header fields in a request head; 431 beyond. Default Infinity. */
+  maxHeadersCount?: number;
+  /** Most connections sending their request head at once; a new one beyond drops the oldest. Default Infinity. */
+  maxPendingHandshakes?: number;
+  /** Where refusals and dropped handshakes are counted. Default: counters of this listener's own. */
+  counters?: LimitCounters;
 }
 
 /** Called with each complete request head; `head` holds the bytes that followed it (the WebSocket stream's start). */
@@ -103,7 +103,7 @@ class HeadReader {
 
 export class UpgradeListener {
   readonly server: Server;
-  readonly #options: UpgradeListenerOptions;
+  readonly #options: Required<UpgradeListenerOptions>;
   readonly #onRequest: RequestHeadHandler;
   /** The connections whose request head is still arriving. */
   readonly #reading = new Map<Socket, HeadReader>();
@@ -114,7 +114,7 @@ export class UpgradeListener {
   #sweep: NodeJS.Timeout | null = null;
 
   constructor(options: UpgradeListenerOptions, onRequest: RequestHeadHandler) {
-    this.#options = options;
+    this.#options = { maxHeadersCount: Infinity, maxPendingHandshakes: Infinity, counters: new LimitCounters(), ...options };
     this.#onRequest = onRequest;
     const listener = this;
     this.#onHeadData = function onHeadData(this: Socket, chunk: Buffer): void {
