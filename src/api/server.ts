@@ -287,7 +287,8 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
     if (this.#pending.size >= this.options.maxPendingHandshakes) this.#dropOldestPending();
     this.#pending.add(socket);
     const timer = setTimeout(() => {
-      this.#refuse(socket, req, new HandshakeError("authentication timed out", 408, "WS_ERR_HANDSHAKE_TIMEOUT"));
+      // Not when it was dropped meanwhile (maxPendingHandshakes): it is gone, and counted already.
+      if (this.#pending.has(socket)) this.#refuse(socket, req, new HandshakeError("authentication timed out", 408, "WS_ERR_HANDSHAKE_TIMEOUT"));
     }, this.options.handshakeTimeout);
     timer.unref();
     let url: URL;
