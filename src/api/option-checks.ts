@@ -53,7 +53,10 @@ const DEFLATE_EQUIVALENTS: Readonly<Record<string, string>> = {
 const SERVER_KEYS = [
   "port", "host", "backlog", "server", "path", "noServer", "maxPayload", "handshakeTimeout", "closeTimeout",
   "maxHeaderSize", "autoPong", "clientTracking", "handleProtocols", "authenticate", "perMessageDeflate",
+  "maxConnections", "maxConnectionsPerIp", "maxPendingHandshakes", "maxHeadersCount", "messageRate",
 ] as const;
+
+const MESSAGE_RATE_KEYS = ["messagesPerSecond", "bytesPerSecond", "burst"] as const;
 
 const CLIENT_KEYS = [
   "perMessageDeflate", "headers", "origin", "handshakeTimeout", "closeTimeout", "maxPayload", "maxResponseHeaderSize",
@@ -95,6 +98,29 @@ export function checkServerOptions(options: unknown): void {
   if (o["handleProtocols"] !== undefined) checkFunction(where, "handleProtocols", o["handleProtocols"]);
   if (o["authenticate"] !== undefined) checkFunction(where, "authenticate", o["authenticate"]);
   if (o["perMessageDeflate"] !== undefined) checkDeflateOptions(o["perMessageDeflate"], true);
+  if (o["maxConnections"] !== undefined) checkInteger(where, "maxConnections", o["maxConnections"], 1, MAX_SAFE, true);
+  if (o["maxConnectionsPerIp"] !== undefined) checkInteger(where, "maxConnectionsPerIp", o["maxConnectionsPerIp"], 1, MAX_SAFE, true);
+  if (o["maxPendingHandshakes"] !== undefined) checkInteger(where, "maxPendingHandshakes", o["maxPendingHandshakes"], 1, MAX_SAFE, true);
+  if (o["maxHeadersCount"] !== undefined) checkInteger(where, "maxHeadersCount", o["maxHeadersCount"], 1, MAX_SAFE, true);
+  if (o["messageRate"] !== undefined) checkMessageRate(o["messageRate"]);
+}
+
+/** `messageRate`: { messagesPerSecond, bytesPerSecond } positive numbers or Infinity, burst a positive number of seconds. */
+function checkMessageRate(v: unknown): void {
+  const where = "WebSocketServer";
+  const o = checkOptionsObject(where, v, "option messageRate");
+  checkKnownKeys("messageRate", o, MESSAGE_RATE_KEYS);
+  for (const name of ["messagesPerSecond", "bytesPerSecond"] as const) {
+    const r = o[name];
+    if (r === undefined) continue;
+    if (typeof r !== "number") throw new TypeError(`${where}: option messageRate.${name} must be a positive number or Infinity, got ${show(r)}`);
+    if (!(r > 0)) throw new RangeError(`${where}: option messageRate.${name} must be a positive number or Infinity, got ${show(r)}`);
+  }
+  const b = o["burst"];
+  if (b !== undefined) {
+    if (typeof b !== "number") throw new TypeError(`${where}: option messageRate.burst must be a positive number of seconds, got ${show(b)}`);
+    if (!(b > 0) || b === Infinity) throw new RangeError(`${where}: option messageRate.burst must be a positive, finite number of seconds, got ${show(b)}`);
+  }
 }
 
 /** Checks the options (third argument) of `new WebSocket(url, protocols, options)`. */

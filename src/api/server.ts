@@ -14,11 +14,10 @@ import { upgradeResponseText, validateUpgradeRequest, type ValidatedUpgrade } fr
 import type { HeaderMap } from "../protocol/http-head.js";
 import { HandshakeError } from "../protocol/errors.js";
 import { CloseCode } from "../protocol/constants.js";
-import { PROTOCOL_DEFAULTS } from "../protocol/options.js";
 import { SocketTransport, type TransportOptions } from "../node/socket-transport.js";
 import { negotiateServer } from "../protocol/extensions/permessage-deflate.js";
 import { PerMessageDeflate } from "../node/deflate.js";
-import { resolveServerDeflate, type PerMessageDeflateOptions } from "../node/deflate-options.js";
+import { resolveServerDeflate } from "../node/deflate-options.js";
 import { UpgradeListener, UpgradeRequest, ignoreError, refuseUpgrade } from "../node/upgrade-listener.js";
 import { dropSharedReads, readsIntoSharedBuffer } from "../node/shared-read.js";
 import { traceUpgrade, tracing } from "../node/diagnostics.js";
@@ -26,77 +25,28 @@ import { ServerWebSocket, reportToStderr, type ServerRequest } from "./server-we
 import { checkServerOptions } from "./option-checks.js";
 import { claimed, markUpgradeListener, refusalOf, unclaimedUpgrade } from "./upgrade-hooks.js";
 import { checkCloseOptions } from "../protocol/close.js";
+import { tooManyHeaders } from "../protocol/http-head.js";
+import { LimitCounters } from "../node/limit-counters.js";
+import { resolveRateLimit } from "../node/rate-limit.js";
+import { Admission } from "./admission.js";
+import { SERVER_DEFAULTS, type AuthDecision, type Resolved, type UpgradeInfo, type WebSocketServerOptions } from "./server-options.js";
 
 export type { ServerRequest } from "./server-websocket.js";
+export { SERVER_DEFAULTS, type AuthDecision, type UpgradeInfo, type WebSocketServerOptions, type MessageRateOptions } from "./server-options.js";
 
-/** What the authenticate hook decides: accept (optionally with user data) or refuse with a status. */
-export type AuthDecision<T> =
-  | boolean
-  | { accept: true; data?: T }
-  | { accept: false; status?: number; reason?: string; headers?: Record<string, string> };
-
-export interface UpgradeInfo {
-  /** The upgrade request: an IncomingMessage, or on a standalone server an UpgradeRequest (see ServerRequest). */
-  req: ServerRequest;
-  /** The Origin header, if any. */
-  origin: string | undefined;
-  /** The request URL (path and query). */
-  url: URL;
-  /** Whether the connection is TLS. */
-  secure: boolean;
-  /** Subprotocols offered by the client. */
-  protocols: string[];
+/** What `wss.stats()` returns. */
+export interface ServerStats {
+  /** Connections held: upgrades being answered and open connections (what maxConnections bounds). */
+  connections: number;
+  /** TCP connections that have not finished their upgrade (what maxPendingHandshakes bounds). */
+  pendingHandshakes: number;
+  /** Refused upgrades by error code, e.g. { WS_ERR_TOO_MANY_CONNECTIONS: 3, WS_ERR_HANDSHAKE_TIMEOUT: 1 }. */
+  refused: Record<string, number>;
+  /** Pending handshakes dropped to make room for new ones (maxPendingHandshakes). */
+  droppedPendingHandshakes: number;
+  /** Connections closed with 1008 "rate limit" (messageRate). */
+  rateLimited: number;
 }
-
-export interface WebSocketServerOptions<T = unknown> {
-  /** Port for a standalone server (0 picks a free port). Exclusive with `server` and `noServer`. */
-  port?: number;
-  /** Host for a standalone server. Default "127.0.0.1" (loopback only; set "0.0.0.0" or "::" to expose). */
-  host?: string;
-  /** Listen backlog for a standalone server. Default 511. */
-  backlog?: number;
-  /** An existing http/https server to attach to. */
-  server?: HttpServer | HttpsServer;
-  /** Only handle upgrades at this pathname. Default: every path. */
-  path?: string;
-  /** Create no HTTP server; the caller routes upgrades through handleUpgrade(). */
-  noServer?: boolean;
-  /** Largest message accepted, in bytes; beyond it the connection fails with 1009. Default 16 MiB. */
-  maxPayload?: number;
-  /** Milliseconds for a client to send its upgrade request and pass authentication. Default 10000. */
-  handshakeTimeout?: number;
-  /** Milliseconds to wait for the peer during the closing handshake before destroying the socket. Default 10000. */
-  closeTimeout?: number;
-  /** Largest request head of a standalone server (request line, headers, blank line), in bytes; 431 beyond. Default 16 KiB. */
-  maxHeaderSize?: number;
-  /** Answer pings automatically. Default true. */
-  autoPong?: boolean;
-  /** Keep accepted connections in `clients`. Default true. */
-  clientTracking?: boolean;
-  /** Picks a subprotocol from those offered; return false/undefined to select none. Default: none is selected. */
-  handleProtocols?: (protocols: string[], req: ServerRequest) => string | false | undefined;
-  /** Decides whether to accept an upgrade; may be async. Default: accept all. */
-  authenticate?: (info: UpgradeInfo) => AuthDecision<T> | Promise<AuthDecision<T>>;
-  /**
-   * permessage-deflate (RFC 7692): `true` or options to accept it when a client offers it, `false` to decline.
-   * Default enabled, without context takeover in either direction (no zlib memory kept per connection between
-   * messages). See docs/api.md "permessage-deflate".
-   */
-  perMessageDeflate?: boolean | PerMessageDeflateOptions;
-}
-
-export const SERVER_DEFAULTS = Object.freeze({
-  host: "127.0.0.1",
-  maxPayload: PROTOCOL_DEFAULTS.maxPayload,
-  handshakeTimeout: 10_000,
-  closeTimeout: 10_000,
-  maxHeaderSize: 16 * 1024,
-  autoPong: PROTOCOL_DEFAULTS.autoPong,
-  clientTracking: true,
-});
-
-type Resolved<T> = Required<Pick<WebSocketServerOptions<T>, "maxPayload" | "handshakeTimeout" | "closeTimeout" | "autoPong" | "clientTracking">> &
-  WebSocketServerOptions<T>;
 
 export interface WebSocketServerEvents<T> {
   connection: [ws: ServerWebSocket<T>, req: ServerRequest];
@@ -121,6 +71,9 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
   #lastUrl: { scheme: string; host: string; path: string; url: string } | null = null;
   /** Subprotocols selected whenever a client offers them (acceptProtocol()). */
   #acceptedProtocols: string[] = [];
+  /** Counters of every limit (see stats()). */
+  readonly #counters = new LimitCounters();
+  #admission: Admission;
   #onUpgrade = markUpgradeListener((req: IncomingMessage, socket: Socket, head: Buffer) => this.#routeUpgrade(req, socket, head));
   /**
    * Reports an exception of application code (authenticate, handleProtocols, a listener or handler of a
@@ -148,13 +101,24 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
       closeTimeout: options.closeTimeout ?? SERVER_DEFAULTS.closeTimeout,
       autoPong: options.autoPong ?? SERVER_DEFAULTS.autoPong,
       clientTracking: options.clientTracking ?? SERVER_DEFAULTS.clientTracking,
+      maxConnections: options.maxConnections ?? SERVER_DEFAULTS.maxConnections,
+      maxConnectionsPerIp: options.maxConnectionsPerIp ?? SERVER_DEFAULTS.maxConnectionsPerIp,
+      maxPendingHandshakes: options.maxPendingHandshakes ?? SERVER_DEFAULTS.maxPendingHandshakes,
+      maxHeadersCount: options.maxHeadersCount ?? SERVER_DEFAULTS.maxHeadersCount,
     };
+    this.#admission = new Admission(this.options.maxConnections, this.options.maxConnectionsPerIp);
     this.#deflate = resolveServerDeflate(options.perMessageDeflate, true);
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) throw new TypeError("exactly one of the options port, server and noServer must be given");
     if (options.port !== undefined) {
       const listener = new UpgradeListener(
-        { maxHeaderSize: options.maxHeaderSize ?? SERVER_DEFAULTS.maxHeaderSize, handshakeTimeout: this.options.handshakeTimeout },
+        {
+          maxHeaderSize: options.maxHeaderSize ?? SERVER_DEFAULTS.maxHeaderSize,
+          handshakeTimeout: this.options.handshakeTimeout,
+          maxHeadersCount: this.options.maxHeadersCount,
+          maxPendingHandshakes: this.options.maxPendingHandshakes,
+          counters: this.#counters,
+        },
         (req, socket, head) => this.#routeUpgrade(req, socket, head),
       );
       const server = listener.server;
@@ -179,6 +143,22 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
   /** The bound address of a standalone or attached server, or null. */
   address(): AddressInfo | string | null {
     return this.#server?.address() ?? null;
+  }
+
+  /**
+   * What the limits have done so far: connections held (upgrading or open), handshakes pending, upgrades refused
+   * by error code (every refusal: limits, bad requests, timeouts, authentication), pending handshakes dropped
+   * (maxPendingHandshakes) and connections closed for their rate (messageRate). A new object on each call.
+   */
+  stats(): ServerStats {
+    const c = this.#counters;
+    return {
+      connections: this.#admission.count,
+      pendingHandshakes: (this.#listener?.pending ?? 0) + this.#pending.size,
+      refused: { ...c.refused },
+      droppedPendingHandshakes: c.droppedPendingHandshakes,
+      rateLimited: c.rateLimited,
+    };
   }
 
   /** The URL clients can dial (standalone or attached servers that listen on TCP). */
@@ -253,6 +233,8 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
 
   #refuse(socket: Socket, req: ServerRequest, err: HandshakeError): void {
     this.#pending.delete(socket);
+    this.#admission.release(socket);
+    this.#counters.refusal(err.code);
     dropSharedReads(socket);
     refuseUpgrade(socket, err);
     if (this.listenerCount("upgradeError") > 0) this.emit("upgradeError", err, req);
@@ -279,6 +261,16 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
       this.#refuse(socket, req, new HandshakeError("server is shutting down", 503, "WS_ERR_SHUTTING_DOWN"));
       return;
     }
+    // Node's http server drops the header fields past its own maxHeadersCount (2000); ours refuses past this one.
+    if (!(req instanceof UpgradeRequest) && req.rawHeaders.length > 2 * this.options.maxHeadersCount) {
+      this.#refuse(socket, req, tooManyHeaders(this.options.maxHeadersCount));
+      return;
+    }
+    const refusal = this.#admission.admit(socket);
+    if (refusal !== null) {
+      this.#refuse(socket, req, refusal);
+      return;
+    }
     const headers = headersOf(req);
     let validated: ValidatedUpgrade;
     try {
@@ -292,10 +284,12 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
       this.#complete(req, socket, head, validated, undefined as T, callback);
       return;
     }
-    // Asynchronous authentication, bounded by the handshake timeout.
+    // Asynchronous authentication, bounded by the handshake timeout and by maxPendingHandshakes (the oldest goes).
+    if (this.#pending.size >= this.options.maxPendingHandshakes) this.#dropOldestPending();
     this.#pending.add(socket);
     const timer = setTimeout(() => {
-      this.#refuse(socket, req, new HandshakeError("authentication timed out", 408, "WS_ERR_HANDSHAKE_TIMEOUT"));
+      // Not when it was dropped meanwhile (maxPendingHandshakes): it is gone, and counted already.
+      if (this.#pending.has(socket)) this.#refuse(socket, req, new HandshakeError("authentication timed out", 408, "WS_ERR_HANDSHAKE_TIMEOUT"));
     }, this.options.handshakeTimeout);
     timer.unref();
     let url: URL;
@@ -330,6 +324,16 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
           this.#refuse(socket, req, new HandshakeError("authentication failed", 500, "WS_ERR_AUTH_FAILED"));
         },
       );
+  }
+
+  /** Drops the oldest upgrade waiting for `authenticate` (a Set iterates in insertion order). */
+  #dropOldestPending(): void {
+    const oldest = this.#pending.values().next().value as Socket;
+    this.#pending.delete(oldest);
+    this.#admission.release(oldest);
+    this.#counters.droppedPendingHandshakes++;
+    dropSharedReads(oldest);
+    oldest.destroy();
   }
 
   /** Answers 101, opens the connection and hands it over (no closure is kept per connection). */
@@ -411,7 +415,12 @@ export class WebSocketServer<T = unknown> extends EventEmitter<WebSocketServerEv
       autoPong: this.options.autoPong,
       closeTimeout: this.options.closeTimeout,
       deflate: null,
+      rateLimit: this.#rateLimit(),
     }));
+  }
+
+  #rateLimit(): ReturnType<typeof resolveRateLimit> {
+    return resolveRateLimit(this.options.messageRate, this.#counters);
   }
 
   /**

@@ -5,7 +5,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { WebSocketServer } from "../api/server.js";
+import { WebSocketServer, type WebSocketServerOptions } from "../api/server.js";
 import { Hub, type HubOptions } from "../hub/index.js";
 import { SessionManager, type SessionOptions } from "../api/resume/session-manager.js";
 import { readFileSync } from "node:fs";
@@ -39,7 +39,12 @@ export interface ChatAppOptions {
    * (the /wshub-client.js script) keep their user, rooms and messages across reconnects. Default false.
    */
   resume?: boolean | SessionOptions;
+  /** Abuse limits of the WebSocket server (maxConnections, messageRate...; see WebSocketServerOptions). Default: its defaults. */
+  serverLimits?: ServerLimitOptions;
 }
+
+/** The WebSocketServer options that bound what clients may hold and send. */
+export type ServerLimitOptions = Pick<WebSocketServerOptions, "maxConnections" | "maxConnectionsPerIp" | "maxPendingHandshakes" | "maxHeadersCount" | "messageRate">;
 
 export const CHAT_APP_DEFAULTS = Object.freeze({
   host: "127.0.0.1",
@@ -111,6 +116,7 @@ export async function startChatApp(options: ChatAppOptions = {}): Promise<ChatAp
     maxPayload: options.maxPayload ?? CHAT_APP_DEFAULTS.maxPayload,
     ...(options.perMessageDeflate !== undefined ? { perMessageDeflate: options.perMessageDeflate } : {}),
     authenticate: chatAuthenticate({ checkOrigin: options.checkOrigin, limits: options.limits }),
+    ...options.serverLimits,
   });
   const resume = options.resume ?? false;
   const sessions = resume === false ? null : new SessionManager<ChatUser>(wss, resume === true ? {} : resume);

@@ -6,7 +6,7 @@ import { WebSocketServer } from "../api/server.js";
 import { SessionManager, type SessionOrSocket } from "../api/resume/session-manager.js";
 import { Hub, type Adapter } from "../hub/index.js";
 import { runWorkers } from "./workers.js";
-import { startChatApp, listen, type ChatApp } from "../chat/chat-app.js";
+import { startChatApp, listen, type ChatApp, type ServerLimitOptions } from "../chat/chat-app.js";
 import { parseArgs, parsePort, parsePositiveInt, UsageError } from "./args.js";
 import { startTrace, traceFormat, type TraceFormat } from "./trace.js";
 
@@ -35,6 +35,19 @@ Options:
                         (a resume must reach the same process)
   --protocol LIST       echo and broadcast: subprotocols to select when a client offers them, comma-separated
   --trace[=json]        print every connection's protocol to stderr: TCP, handshake, frames, close (docs/trace.md)
+  --max-connections N   refuse upgrades (503) while N connections are held (default: no limit)
+  --max-connections-per-ip N
+                        refuse upgrades (429) while N connections are held from one address (IPv6: one /64)
+                        (default: no limit; leave it off behind a reverse proxy)
+  --max-pending-handshakes N
+                        at most N connections still in their opening handshake; a new one drops the oldest
+                        (default 1024)
+  --rate-limit MSGS_PER_S
+                        messages (and pings) per second per connection, burst one second's worth; over it the
+                        connection is closed with 1008 "rate limit" (default: no limit)
+  --rate-limit-bytes BYTES_PER_S
+                        bytes received per second per connection, burst one second's worth (default: no limit)
+                        (with --workers every process applies these limits to its own connections)
   --workers N           run N processes on this host behind the one port, as one cluster (needs --redis)
   -h, --help            show this help
 
@@ -58,6 +71,11 @@ const SPEC = {
   resume: { type: "boolean" },
   trace: { type: "optional" },
   protocol: { type: "string" },
+  "max-connections": { type: "string" },
+  "max-connections-per-ip": { type: "string" },
+  "max-pending-handshakes": { type: "string" },
+  "rate-limit": { type: "string" },
+  "rate-limit-bytes": { type: "string" },
   help: { type: "boolean" },
 } as const;
 
@@ -83,6 +101,8 @@ interface ServeConfig {
   trace: TraceFormat | null;
   /** --protocol: subprotocols selected when offered (echo and broadcast modes). */
   protocols: string[];
+  /** --max-connections, --max-connections-per-ip, --max-pending-handshakes, --rate-limit, --rate-limit-bytes. */
+  limits: ServerLimitOptions;
 }
 
 /** Reads and checks the flags (and WSHUB_HOST / WSHUB_PORT); every problem is a UsageError. */
@@ -118,7 +138,26 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (resume && mode === "echo") throw new UsageError("--resume works in broadcast and chat modes, not echo");
   // Sessions are kept in one process's memory; node:cluster would send a client's resume to any worker.
   if (resume && workers > 1) throw new UsageError("--resume cannot be used with --workers (sessions live in one process)");
-  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate, redis, workers, resume, trace: traceFormat(flags["trace"]), protocols: ((flags["protocol"] as string | undefined) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "") };
+  return { mode: mode as Mode, host, port, path, tls, maxPayload, deflate, redis, workers, resume, limits: parseLimits(flags), trace: traceFormat(flags["trace"]), protocols: ((flags["protocol"] as string | undefined) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "") };
+}
+
+/** The abuse-limit flags as WebSocketServer options (only those given). */
+function parseLimits(flags: Record<string, unknown>): ServerLimitOptions {
+  const int = (flag: string): number | undefined => (flags[flag] !== undefined ? parsePositiveInt(flags[flag] as string, `--${flag}`) : undefined);
+  const limits: ServerLimitOptions = {};
+  const maxConnections = int("max-connections");
+  if (maxConnections !== undefined) limits.maxConnections = maxConnections;
+  const perIp = int("max-connections-per-ip");
+  if (perIp !== undefined) limits.maxConnectionsPerIp = perIp;
+  const pending = int("max-pending-handshakes");
+  if (pending !== undefined) limits.maxPendingHandshakes = pending;
+  const messagesPerSecond = int("rate-limit");
+  const bytesPerSecond = int("rate-limit-bytes");
+  // Burst: one second's worth of each (the bucket's default).
+  if (messagesPerSecond !== undefined || bytesPerSecond !== undefined) {
+    limits.messageRate = { ...(messagesPerSecond !== undefined ? { messagesPerSecond } : {}), ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}) };
+  }
+  return limits;
 }
 
 function readPem(file: string, flag: string): Buffer {
@@ -157,7 +196,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
   if (mode === "chat") {
     let app: ChatApp;
     try {
-      app = await startChatApp({ host, port, hub: hubOptions, resume: config.resume, ...(path !== undefined ? { path } : {}), ...(tls ? { tls } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate });
+      app = await startChatApp({ host, port, hub: hubOptions, resume: config.resume, serverLimits: config.limits, ...(path !== undefined ? { path } : {}), ...(tls ? { tls } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate });
     } catch (err) {
       throw listenError(err as NodeJS.ErrnoException, host, port);
     }
@@ -167,7 +206,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream = process
   } else {
     let wss: WebSocketServer;
     let httpsServer: HttpsServer | undefined;
-    const common = { ...(path !== undefined ? { path } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate };
+    const common = { ...config.limits, ...(path !== undefined ? { path } : {}), ...(maxPayload !== undefined ? { maxPayload } : {}), perMessageDeflate: deflate };
     if (tls !== undefined) {
       httpsServer = createHttpsServer({ cert: tls.cert, key: tls.key }, (_req, res) => {
         const body = "this is a WebSocket server: connect with a WebSocket client\n";

@@ -11,6 +11,7 @@ import type { PerMessageDeflate } from "./deflate.js";
 import { DeflateSendQueue } from "./deflate-sender.js";
 import { readNextInto, readsIntoSharedBuffer, takeHeldReads } from "./shared-read.js";
 import { tapFor, type TraceTap } from "./diagnostics.js";
+import { RateBucket, type RateLimit } from "./rate-limit.js";
 
 /** What the transport reports upward (to the WebSocket API object). */
 export interface TransportListener {
@@ -26,6 +27,8 @@ export interface TransportListener {
   onError(err: Error): void;
   /** The socket is closed. `code` is the peer's close code, or 1006 when no close frame was received. */
   onClosed(code: number, reason: string, wasClean: boolean): void;
+  /** Optional: starts the closing handshake as the application's close() would (used by the rate limit). */
+  closeInternal?(code: number, reason: Buffer): void;
 }
 
 export interface TransportOptions {
@@ -37,6 +40,8 @@ export interface TransportOptions {
   inflater?: MessageInflater | null;
   /** The permessage-deflate codec when the extension was negotiated: inflates RSV1 messages, compresses sends. */
   deflate?: PerMessageDeflate | null;
+  /** The server's messageRate, or null/absent: no limit, and no bucket per connection. */
+  rateLimit?: RateLimit | null;
 }
 
 /**
@@ -75,6 +80,8 @@ export class SocketTransport implements ConnectionHandler {
    * null otherwise, and then the read path is the untraced one and writes pay one null check.
    */
   readonly tap: TraceTap | null;
+  /** The connection's rate buckets (messageRate), or null when the server has no rate limit. */
+  readonly rate: RateBucket | null;
 
   constructor(socket: Socket, listener: TransportListener, options: TransportOptions, head?: Buffer) {
     this.socket = socket;
@@ -82,6 +89,7 @@ export class SocketTransport implements ConnectionHandler {
     this.closeTimeout = options.closeTimeout;
     const tap = (this.tap = tapFor(socket, options.isServer ? "server" : "client"));
     const inflater = options.inflater ?? options.deflate ?? null;
+    this.rate = options.rateLimit ? new RateBucket(options.rateLimit, Date.now()) : null;
     this.conn = new Connection(this, {
       isServer: options.isServer,
       maxPayload: options.maxPayload,
@@ -233,15 +241,39 @@ export class SocketTransport implements ConnectionHandler {
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.rate !== null && !this.takeRate(0)) return;
     this.listener.onMessage(data, isBinary);
   }
 
   onTextMessage(text: string): void {
+    if (this.rate !== null && !this.takeRate(0)) return;
     this.listener.onTextMessage!(text);
   }
 
   onPing(data: Buffer): void {
+    if (this.rate !== null && !this.takeRate(0)) return;
     this.listener.onPing(data);
+  }
+
+  /**
+   * Counts a message (bytes 0) or a read of `bytes` against the rate limit; false when the connection is over it. The first time,
+   * the closing handshake starts with 1008 "rate limit". From then on its messages and pings are dropped, and
+   * reading goes on (so that the peer's close frame is seen) for RATE_LIMIT_GRACE more bytes, what may have been
+   * in flight; a peer that sends more goes on flooding after the close: the socket stops being read (TCP flow
+   * control holds the peer; nothing is parsed) until the peer closes or closeTimeout destroys it.
+   */
+  /** @internal */ takeRate(bytes: number): boolean {
+    const rate = this.rate!;
+    if (rate.over) {
+      if (bytes > 0 && (rate.bytes -= bytes) < 0) this.socket.pause();
+      return false;
+    }
+    if (bytes > 0 ? rate.takeRead(bytes) : rate.takeMessage()) return true;
+    rate.markOver(RATE_LIMIT_GRACE);
+    const l = this.listener;
+    if (typeof l.closeInternal === "function") l.closeInternal(CloseCode.PolicyViolation, RATE_LIMIT_REASON);
+    else this.close(CloseCode.PolicyViolation, RATE_LIMIT_REASON);
+    return false;
   }
 
   onPong(data: Buffer): void {
@@ -386,11 +418,19 @@ export class SocketTransport implements ConnectionHandler {
 const kTransport = Symbol("wshub.transport");
 type BoundSocket = Socket & { [kTransport]: SocketTransport };
 
+const RATE_LIMIT_REASON = Buffer.from("rate limit");
+/** Bytes read and parsed after a connection went over its rate: about what socket buffers hold in flight. */
+const RATE_LIMIT_GRACE = 256 * 1024;
+
 function onSocketData(this: BoundSocket, chunk: Buffer): void {
-  this[kTransport].conn.receiveData(chunk);
+  const t = this[kTransport];
+  if (t.rate !== null && !t.takeRate(chunk.length) && this.isPaused()) return;
+  t.conn.receiveData(chunk);
 }
 function onSharedRead(this: Socket, nread: number, buffer: Buffer): void {
-  const conn = (this as BoundSocket)[kTransport].conn;
+  const t = (this as BoundSocket)[kTransport];
+  if (t.rate !== null && !t.takeRate(nread) && this.isPaused()) return;
+  const conn = t.conn;
   if (conn.isReadTarget(buffer)) conn.receivedInto(nread);
   else conn.receiveTransient(buffer.subarray(0, nread));
   // The rest of a long payload is read straight into its buffer: no copy out of the shared buffer, and reads as

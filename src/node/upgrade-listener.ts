@@ -4,12 +4,15 @@
  * ServerResponse. What a WebSocket server needs from HTTP/1.1 is one request head per connection; everything
  * after it belongs to the WebSocket stream.
  *
- * Limits: a head longer than maxHeaderSize is answered 431, a malformed one 400, one still incomplete after
- * handshakeTimeout 408 (each with a one-line reason and `Connection: close`).
+ * Limits: a head longer than maxHeaderSize or with more than maxHeadersCount fields is answered 431, a malformed
+ * one 400, one still incomplete after handshakeTimeout 408 (each with a one-line reason and `Connection: close`).
+ * At most maxPendingHandshakes connections may be sending their head: a new one beyond that drops the oldest, so
+ * a flood of half-open connections (slowloris) cannot lock new clients out.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { IncomingHttpHeaders } from "node:http";
 import { HandshakeError } from "../protocol/errors.js";
+import { LimitCounters } from "./limit-counters.js";
 import { dropSharedReads, holdSharedReads, readIntoSharedBuffer, readsIntoSharedBuffer, type SharedReadCallback } from "./shared-read.js";
 import { buildErrorResponse, forEachHeaderLine, parseHeaderFields, parseRequestHead, type HeaderMap, type RequestHead } from "../protocol/http-head.js";
 
@@ -76,6 +79,12 @@ export interface UpgradeListenerOptions {
   maxHeaderSize: number;
   /** Milliseconds for the whole request head to arrive; 408 after. */
   handshakeTimeout: number;
+  /** Most header fields in a request head; 431 beyond. Default Infinity. */
+  maxHeadersCount?: number;
+  /** Most connections sending their request head at once; a new one beyond drops the oldest. Default Infinity. */
+  maxPendingHandshakes?: number;
+  /** Where refusals and dropped handshakes are counted. Default: counters of this listener's own. */
+  counters?: LimitCounters;
 }
 
 /** Called with each complete request head; `head` holds the bytes that followed it (the WebSocket stream's start). */
@@ -94,7 +103,7 @@ class HeadReader {
 
 export class UpgradeListener {
   readonly server: Server;
-  readonly #options: UpgradeListenerOptions;
+  readonly #options: Required<UpgradeListenerOptions>;
   readonly #onRequest: RequestHeadHandler;
   /** The connections whose request head is still arriving. */
   readonly #reading = new Map<Socket, HeadReader>();
@@ -105,7 +114,7 @@ export class UpgradeListener {
   #sweep: NodeJS.Timeout | null = null;
 
   constructor(options: UpgradeListenerOptions, onRequest: RequestHeadHandler) {
-    this.#options = options;
+    this.#options = { maxHeadersCount: Infinity, maxPendingHandshakes: Infinity, counters: new LimitCounters(), ...options };
     this.#onRequest = onRequest;
     const listener = this;
     this.#onHeadData = function onHeadData(this: Socket, chunk: Buffer): void {
@@ -120,6 +129,11 @@ export class UpgradeListener {
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
   }
 
+  /** Connections whose request head is still arriving. */
+  get pending(): number {
+    return this.#reading.size;
+  }
+
   /** Stops accepting and destroys the connections whose request head has not arrived. */
   close(callback?: (err?: Error) => void): void {
     this.server.close(callback);
@@ -129,6 +143,14 @@ export class UpgradeListener {
   }
 
   #accept(socket: Socket): void {
+    if (this.#reading.size >= this.#options.maxPendingHandshakes) {
+      // The oldest pending connection goes (a Map iterates in insertion order): a client that is really
+      // connecting sends its head within milliseconds, so the oldest is the likeliest to be stalled on purpose.
+      const oldest = this.#reading.values().next().value as HeadReader;
+      this.#detach(oldest);
+      oldest.socket.destroy();
+      this.#options.counters.droppedPendingHandshakes++;
+    }
     const reader = new HeadReader(socket, Date.now() + this.#options.handshakeTimeout);
     // Only a 'data' listener: a connection that ends, fails or closes before its head is complete is found by
     // the sweep below, which spares two listeners added and removed per handshake.
@@ -150,7 +172,7 @@ export class UpgradeListener {
     const buf = reader.buffered === null ? chunk : Buffer.concat([reader.buffered, chunk]);
     let head: RequestHead | null;
     try {
-      head = parseRequestHead(buf, this.#options.maxHeaderSize);
+      head = parseRequestHead(buf, this.#options.maxHeaderSize, this.#options.maxHeadersCount);
     } catch (err) {
       this.#refuse(reader, err as HandshakeError);
       return;
@@ -203,6 +225,7 @@ export class UpgradeListener {
   #refuse(reader: HeadReader, err: HandshakeError): void {
     const socket = reader.socket;
     this.#detach(reader);
+    this.#options.counters.refusal(err.code);
     // Keep swallowing errors and reading (and dropping) what the client still sends, so that closing does not
     // reset the connection before the answer is read.
     socket.on("error", noop);

@@ -142,6 +142,11 @@ function tooLarge(maxSize: number): HandshakeError {
   return new HandshakeError(`request head larger than ${maxSize} bytes`, 431, "WS_ERR_REQUEST_TOO_LARGE");
 }
 
+/** A request with more header fields than allowed: 431 (RFC 6585 §5). */
+export function tooManyHeaders(maxCount: number): HandshakeError {
+  return new HandshakeError(`more than ${maxCount} header fields`, 431, "WS_ERR_TOO_MANY_HEADERS");
+}
+
 /** Adds one header field to a Node-style header map (lower-case name, repeated values combined like Node). */
 export function addHeader(headers: HeaderMap, name: string, value: string): void {
   // Own fields only, as Node's IncomingMessage: a field named "constructor" or "tostring" is not combined with an
@@ -213,11 +218,14 @@ export function forEachHeaderLine(text: string, field: (name: string, value: str
 
 /**
  * The header fields of a head's text (as in RequestHead.text) as Node's IncomingMessage gives them: lower-case
- * names, repeated values combined (see addHeader). Throws HandshakeError (400) on a malformed line.
+ * names, repeated values combined (see addHeader). Throws HandshakeError (400) on a malformed line, and 431 on
+ * more than `maxCount` fields.
  */
-export function parseHeaderFields(text: string): HeaderMap {
+export function parseHeaderFields(text: string, maxCount = Infinity): HeaderMap {
   const headers: HeaderMap = {};
+  let count = 0;
   for (let pos = text.indexOf("\r\n"); pos !== -1; ) {
+    if (++count > maxCount) throw tooManyHeaders(maxCount);
     pos = scanField(text, pos, malformedRequest);
     addHeader(headers, lowerCaseName(text, fieldNameStart, fieldNameEnd), text.slice(fieldValueStart, fieldValueEnd));
   }
@@ -275,9 +283,10 @@ function isDigit(c: number): boolean {
 /**
  * Parses an HTTP/1.1 request head (RFC 7230 §3: request-line, header fields, CRLF) from the start of `buf`.
  * Returns null if the blank line has not arrived yet. Throws HandshakeError with the status to answer:
- * 431 when the head is (or is becoming) longer than `maxSize` bytes, 400 when it is malformed.
+ * 431 when the head is (or is becoming) longer than `maxSize` bytes or holds more than `maxCount` header fields,
+ * 400 when it is malformed.
  */
-export function parseRequestHead(buf: Buffer, maxSize = 16 * 1024): RequestHead | null {
+export function parseRequestHead(buf: Buffer, maxSize = 16 * 1024, maxCount = Infinity): RequestHead | null {
   // RFC 7230 §3.5: a server SHOULD ignore at least one empty line (CRLF) received before the request-line.
   let begin = 0;
   while (begin + 1 < buf.length && buf[begin] === 0x0d && buf[begin + 1] === 0x0a) begin += 2;
@@ -320,7 +329,7 @@ export function parseRequestHead(buf: Buffer, maxSize = 16 * 1024): RequestHead 
   ) {
     throw malformedRequest(`malformed request line: ${JSON.stringify(text.slice(0, Math.min(lineEnd, 80)))}`);
   }
-  const headers = parseHeaderFields(text);
+  const headers = parseHeaderFields(text, maxCount);
   // The usual method and version as shared literals rather than new strings kept by every connection.
   const method = methodEnd === 3 && text.startsWith("GET") ? "GET" : text.slice(0, methodEnd);
   const httpVersion = text.startsWith("1.1", v) ? "1.1" : text.slice(v, v + 3);
