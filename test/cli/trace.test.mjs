@@ -93,7 +93,7 @@ describe("wshub connect --trace", () => {
       });
       try {
         const flag = format === "json" ? "--trace=json" : "--trace";
-        const r = await runCli(["connect", flag, "--protocol", "chat", "--wait", "300", `ws://127.0.0.1:${wss.address().port}/chat`], { input: "/ping hi\nhello server\n" });
+        const r = await runCli(["connect", flag, "--protocol", "chat", "--wait", "1000", `ws://127.0.0.1:${wss.address().port}/chat`], { input: "/ping hi\nhello server\n" });
         assert.equal(r.code, 0, r.stderr);
         if (format === "text") checkClientText(r.stderr);
         else checkJson(r.stderr, "client");
@@ -134,9 +134,9 @@ function checkClientText(stderr) {
 function checkJson(stderr, me) {
   const objs = stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
   assert.ok(objs.every((o) => typeof o.time === "string" && o.side === me && o.id === 1), "every line has a time, the side and the connection id");
-  const kinds = objs.map((o) => `${o.channel}:${o.type ?? o.direction}`);
+  const kinds = objs.map((o) => `${o.channel}:${o.type ?? o.direction ?? ""}`);
   assert.deepEqual(kinds.slice(0, 5), ["wshub:connection:open", "wshub:handshake:request", "wshub:handshake:response", "wshub:handshake:accept", "wshub:handshake:negotiated"]);
-  assert.deepEqual(kinds.slice(-2), ["wshub:close:undefined", "wshub:connection:close"]);
+  assert.deepEqual(kinds.slice(-2), ["wshub:close:", "wshub:connection:close"]);
   const accept = objs[3];
   assert.equal(accept.keyWithGuid, `${accept.key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`);
   assert.match(accept.sha1, /^[0-9a-f]{40}$/);
@@ -246,3 +246,17 @@ function checkServerText(stderr) {
     /^tcp close: FIN first from server \(local\); FIN sent yes, FIN received yes; no reset$/,
   ], "close");
 }
+
+describe("--trace usage", () => {
+  it("takes text or json only, as --trace=VALUE (exit 2 otherwise); a bare --trace leaves the URL alone", async () => {
+    for (const args of [["connect", "--trace=xml", "ws://127.0.0.1:1/"], ["connect", "--trace=", "ws://127.0.0.1:1/"], ["serve", "--trace=xml"]]) {
+      const r = await runCli(args, { input: null, timeout: 10_000 });
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /--trace/);
+    }
+    // Port 1 refuses: the bare flag took no value, so the URL was dialed (exit 1, not a usage error).
+    const r = await runCli(["connect", "--trace", "ws://127.0.0.1:1/"], { timeout: 10_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot connect/);
+  });
+});
