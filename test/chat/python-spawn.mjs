@@ -2,7 +2,7 @@
 // No python3 or no websockets module: the start rejects, and the test fails (it never skips).
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ROOT } from "../cli/spawn.mjs";
+import { ROOT, stopChild } from "../cli/spawn.mjs";
 
 export const PYTHON = "/usr/bin/python3";
 export const CHAT_SERVER = fileURLToPath(new URL("../../examples/python/chat_server.py", import.meta.url));
@@ -34,13 +34,7 @@ export function startPythonClient(wsUrl, nick, { duration = 60 } = {}) {
   py.say = (line) => child.stdin.write(line + "\n");
   py.has = (pred) => py.messages.some(pred);
   /** SIGTERM (the client closes with 1000), SIGKILL after 5 s; resolves with its exit code. */
-  py.stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-    const code = await py.exited;
-    clearTimeout(t);
-    return code;
-  };
+  py.stop = () => stopChild(child, py.exited, "SIGTERM", 5000);
   return py;
 }
 
@@ -78,13 +72,7 @@ export function startPythonServer(args = [], { timeout = 15_000 } = {}) {
         line: stdout.split("\n")[0],
         output: () => ({ stdout, stderr }),
         exited,
-        async stop(signal = "SIGTERM", ms = 10_000) {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-          const t = setTimeout(() => child.kill("SIGKILL"), ms);
-          const r = await exited;
-          clearTimeout(t);
-          return r;
-        },
+        stop: (signal = "SIGTERM", ms = 10_000) => stopChild(child, exited, signal, ms),
       });
     });
     child.on("exit", (code) => {

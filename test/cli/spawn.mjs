@@ -31,6 +31,15 @@ export function runCli(args, { input = "", env = {}, timeout = 15_000, cwd = ROO
   });
 }
 
+/** Sends `signal` to a child still running, SIGKILL after `ms`; resolves with what `exited` resolves to. */
+export async function stopChild(child, exited, signal = "SIGTERM", ms = 10_000) {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  const t = setTimeout(() => child.kill("SIGKILL"), ms);
+  const r = await exited;
+  clearTimeout(t);
+  return r;
+}
+
 /**
  * Starts `wshub serve ...args` and resolves once it prints its "listening on" line:
  * { child, port, line, output(), stop(signal) → Promise<{code, signal}> }.
@@ -59,13 +68,7 @@ export function startServe(args, { env = {}, timeout = 15_000 } = {}) {
           line: stdout.split("\n")[0],
           output: () => ({ stdout, stderr }),
           exited,
-          async stop(signal = "SIGTERM", ms = 10_000) {
-            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-            const t = setTimeout(() => child.kill("SIGKILL"), ms);
-            const r = await exited;
-            clearTimeout(t);
-            return r;
-          },
+          stop: (signal = "SIGTERM", ms = 10_000) => stopChild(child, exited, signal, ms),
         });
       }
     });
